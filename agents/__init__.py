@@ -1,0 +1,1 @@
+"""Experts, solvers and imitation-learning algorithms for mail-gym games."""

@@ -1,0 +1,1 @@
+"""Experts: batched policies that play (near-)equilibrium strategies."""

@@ -1,0 +1,1 @@
+"""Exact solvers and evaluation for tabular Markov games."""

@@ -1,0 +1,1 @@
+"""Composable wrappers: expert queries, frozen opponents, exploration bonuses."""
