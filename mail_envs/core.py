@@ -77,7 +77,9 @@ def _as_array(name: str, value: object, dtype: type) -> np.ndarray:
     try:
         return np.ascontiguousarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be array-like of {dtype.__name__}: {exc}") from exc
+        raise TypeError(
+            f"{name} must be array-like of {dtype.__name__}: {exc}"
+        ) from exc
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +126,9 @@ class TabularMarkovGame:
         set_ = object.__setattr__
         num_actions = tuple(int(a) for a in self.num_actions)
         if len(num_actions) < 1 or min(num_actions) < 1:
-            raise ValueError(f"num_actions must be positive per player, got {num_actions}")
+            raise ValueError(
+                f"num_actions must be positive per player, got {num_actions}"
+            )
         set_(self, "num_actions", num_actions)
         n = len(num_actions)
         a_joint = int(np.prod(num_actions))
@@ -174,7 +178,9 @@ class TabularMarkovGame:
             )
         if not np.all(np.isfinite(rewards)):
             i, s, a = np.argwhere(~np.isfinite(rewards))[0]
-            raise ValueError(f"rewards[{i}, {s}, {a}] = {rewards[i, s, a]} is not finite")
+            raise ValueError(
+                f"rewards[{i}, {s}, {a}] = {rewards[i, s, a]} is not finite"
+            )
 
         if len(self.legal_masks) != n:
             raise ValueError(
@@ -205,8 +211,8 @@ class TabularMarkovGame:
             )
         if np.any(mu0 < 0) or abs(mu0.sum() - 1.0) > 1e-9:
             raise ValueError(
-                f"initial_distribution must be a distribution, got sum {mu0.sum()!r} "
-                f"and min {mu0.min()!r}"
+                f"initial_distribution must be a distribution, got sum {float(mu0.sum())!r} "
+                f"and min {float(mu0.min())!r}"
             )
 
         terminal = (
@@ -215,7 +221,9 @@ class TabularMarkovGame:
             else np.ascontiguousarray(self.terminal, dtype=bool)
         )
         if terminal.shape != (num_states,):
-            raise ValueError(f"terminal must have shape ({num_states},), got {terminal.shape}")
+            raise ValueError(
+                f"terminal must have shape ({num_states},), got {terminal.shape}"
+            )
 
         term_idx = np.flatnonzero(terminal)
         if term_idx.size:
@@ -235,7 +243,9 @@ class TabularMarkovGame:
         horizon = self.horizon
         if horizon is not None:
             if int(horizon) != horizon or horizon < 1:
-                raise ValueError(f"horizon must be a positive integer or None, got {horizon!r}")
+                raise ValueError(
+                    f"horizon must be a positive integer or None, got {horizon!r}"
+                )
             horizon = int(horizon)
         elif gamma >= 1.0:
             raise ValueError(
@@ -260,7 +270,9 @@ class TabularMarkovGame:
                 checked.append(o)
             observations = tuple(checked)
 
-        player_names = tuple(self.player_names) or tuple(f"player_{i}" for i in range(n))
+        player_names = tuple(self.player_names) or tuple(
+            f"player_{i}" for i in range(n)
+        )
         if len(player_names) != n:
             raise ValueError(f"player_names must have {n} entries, got {player_names}")
         if self.state_labels is not None and len(self.state_labels) != num_states:
@@ -332,7 +344,9 @@ class TabularMarkovGame:
         self._check_player(player)
         idx = np.asarray(states, dtype=np.int64)
         if np.any((idx < 0) | (idx >= self.num_states)):
-            raise ValueError(f"states must lie in [0, {self.num_states}), got {states!r}")
+            raise ValueError(
+                f"states must lie in [0, {self.num_states}), got {states!r}"
+            )
         if self.observations is not None:
             return self.observations[player][idx]
         out = np.zeros((*idx.shape, self.num_states), dtype=np.float32)
@@ -343,7 +357,9 @@ class TabularMarkovGame:
         """Observation of every state for ``player``: ``(S, *obs_shape)``."""
         return self.observe(player, np.arange(self.num_states))
 
-    def policy_table(self, player: int, policy: BatchedPolicy | np.ndarray) -> np.ndarray:
+    def policy_table(
+        self, player: int, policy: BatchedPolicy | np.ndarray
+    ) -> np.ndarray:
         """Turn a batched policy (or a table) into a validated ``(S, A_i)`` table.
 
         One batched call over every state's observation; rows of states where
@@ -365,7 +381,9 @@ class TabularMarkovGame:
         self._check_player(player)
         mask = self.legal_masks[player]
         if callable(policy):
-            table = np.asarray(policy(self.all_observations(player), mask), dtype=np.float64)
+            table = np.asarray(
+                policy(self.all_observations(player), mask), dtype=np.float64
+            )
         else:
             table = np.array(policy, dtype=np.float64)
         expected = (self.num_states, self.num_actions[player])
@@ -377,7 +395,9 @@ class TabularMarkovGame:
         table[forced] = mask[forced]
         if np.any(table < -1e-12) or not np.all(np.isfinite(table)):
             s = int(np.argwhere((table < -1e-12) | ~np.isfinite(table))[0, 0])
-            raise ValueError(f"policy of player {player} has invalid entries in state {s}: {table[s]}")
+            raise ValueError(
+                f"policy of player {player} has invalid entries in state {s}: {table[s]}"
+            )
         illegal = np.where(mask, 0.0, table).sum(axis=1)
         if np.any(illegal > 1e-9):
             s = int(np.argmax(illegal))
@@ -389,7 +409,7 @@ class TabularMarkovGame:
         if np.any(np.abs(sums - 1.0) > 1e-6):
             s = int(np.argmax(np.abs(sums - 1.0)))
             raise ValueError(
-                f"policy of player {player} row {s} sums to {sums[s]!r}, expected 1"
+                f"policy of player {player} row {s} sums to {float(sums[s])!r}, expected 1"
             )
         return np.clip(table, 0.0, None) / sums[:, None]
 
@@ -401,7 +421,9 @@ class TabularMarkovGame:
 
     def _check_player(self, player: int) -> None:
         if not 0 <= int(player) < self.num_players:
-            raise ValueError(f"player must be in [0, {self.num_players}), got {player!r}")
+            raise ValueError(
+                f"player must be in [0, {self.num_players}), got {player!r}"
+            )
 
 
 #: Factory signature shared by the game modules (``make_gridworld_game`` ...).

@@ -62,18 +62,13 @@ GAMES: tuple[GameInfo, ...] = (
     ),
 )
 
-_registered = False
-
 
 def register_envs() -> None:
     """Register every game in :data:`GAMES` with PettingZoo (idempotent)."""
-    global _registered
-    if _registered:
-        return
     for game in GAMES:
-        pettingzoo.register("aec", game.id, entry_point=f"{game.module}:env")
-        if game.parallel:
+        if game.id not in pettingzoo.aec_registry:
+            pettingzoo.register("aec", game.id, entry_point=f"{game.module}:env")
+        if game.parallel and game.id not in pettingzoo.parallel_registry:
             pettingzoo.register(
                 "parallel", game.id, entry_point=f"{game.module}:parallel_env"
             )
-    _registered = True

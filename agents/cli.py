@@ -1,0 +1,127 @@
+"""The ``mail-gym`` command line: list the games, solve one, run the main job.
+
+Example:
+    $ mail-gym list
+    $ mail-gym solve gridworld --size 5
+    $ mail-gym run --budgets 50 200 --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from mail_envs.core import TabularMarkovGame
+
+__all__ = ["main"]
+
+
+def _tabular_factories() -> dict[str, Callable[..., TabularMarkovGame]]:
+    """Games whose model can be enumerated, by short name (imported lazily)."""
+    from mail_envs.chain import make_chain_game
+    from mail_envs.gridworld import make_gridworld_game
+    from mail_envs.random_games import make_random_zero_sum_game
+    from mail_envs.tictactoe import make_tictactoe_game
+
+    return {
+        "gridworld": make_gridworld_game,
+        "chain": make_chain_game,
+        "random-zero-sum": make_random_zero_sum_game,
+        "tictactoe": make_tictactoe_game,
+    }
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import gymnasium
+
+    from mail_envs.registration import GAMES
+
+    width = max(len(g.id) for g in GAMES)
+    print(f"{'PettingZoo id'.ljust(width)}  views         description")
+    for game in GAMES:
+        views = "aec+parallel" if game.parallel else "aec"
+        print(f"{game.id.ljust(width)}  {views.ljust(12)}  {game.description}")
+    gym_ids = sorted(k for k in gymnasium.registry if k.startswith("mail_envs/"))
+    if gym_ids:
+        print("\nGymnasium single-agent views (gymnasium.make):")
+        for env_id in gym_ids:
+            print(f"  {env_id}")
+    return 0
+
+
+def _game_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    kwargs: dict[str, object] = {}
+    if args.game == "gridworld":
+        kwargs["size"] = args.size
+    if args.game == "chain" and args.length is not None:
+        kwargs["length"] = args.length
+    if args.game in ("random-zero-sum", "chain") and args.seed is not None:
+        kwargs["seed"] = args.seed
+    if args.gamma is not None:
+        kwargs["gamma"] = args.gamma
+    return kwargs
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from agents.solvers import nash_gap, solve_zero_sum
+
+    factories = _tabular_factories()
+    game = factories[args.game](**_game_kwargs(args))
+    start = time.perf_counter()
+    equilibrium = solve_zero_sum(game)
+    solve_time = time.perf_counter() - start
+    gap = nash_gap(game, equilibrium.policies)
+    objective = (
+        f"gamma={game.gamma:g}"
+        if game.horizon is None
+        else f"horizon={game.horizon}, gamma={game.gamma:g}"
+    )
+    print(
+        f"game: {args.game} ({game.num_states} states, actions {game.num_actions}, {objective})"
+    )
+    print(f"solved in {solve_time:.3f} s")
+    for name, value in zip(game.player_names, gap.values, strict=True):
+        print(f"equilibrium value of {name} at the start: {value:+.9f}")
+    print(f"NashConv of the equilibrium: {gap.nash_conv:.3e}")
+    return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mail-gym",
+        description="Multi-agent imitation learning in Markov games.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_list = sub.add_parser("list", help="print the registered games")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_solve = sub.add_parser(
+        "solve", help="solve a tabular zero-sum game exactly and print its value"
+    )
+    p_solve.add_argument(
+        "game", choices=["gridworld", "chain", "random-zero-sum", "tictactoe"]
+    )
+    p_solve.add_argument("--size", type=int, default=3, help="gridworld side length")
+    p_solve.add_argument("--length", type=int, default=None, help="chain length")
+    p_solve.add_argument("--seed", type=int, default=None, help="game seed")
+    p_solve.add_argument("--gamma", type=float, default=None, help="discount factor")
+    p_solve.set_defaults(func=_cmd_solve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mail-gym`` console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:
+        print(f"mail-gym: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
