@@ -55,6 +55,18 @@ GAMES: tuple[GameInfo, ...] = (
         "Connect Four on bitboards, drop-in for PettingZoo classic connect_four_v3",
     ),
     GameInfo(
+        "mail/xor-coordination-v0",
+        "mail_envs.xor_coordination",
+        True,
+        "two-state cooperative game: matching state occupancy is not enough",
+    ),
+    GameInfo(
+        "mail/public-goods-v0",
+        "mail_envs.public_goods",
+        True,
+        "n-player public-goods game with stakes; keeping is a dominant strategy",
+    ),
+    GameInfo(
         "mail/random-zero-sum-v0",
         "mail_envs.random_games",
         True,
@@ -72,3 +84,44 @@ def register_envs() -> None:
             pettingzoo.register(
                 "parallel", game.id, entry_point=f"{game.module}:parallel_env"
             )
+    register_gymnasium_envs()
+
+
+# --------------------------------------------------------------- Gymnasium
+#: Single-agent Gymnasium views (one seat against the game's expert), as
+#: ``(id, entry point)``. Entry points are strings: registering imports
+#: neither :mod:`mail_wrappers` nor :mod:`agents`.
+GYMNASIUM_ENVS: tuple[tuple[str, str], ...] = (
+    (
+        "mail_envs/TicTacToe-vs-expert-v0",
+        "mail_wrappers.single_agent:make_tictactoe_vs_expert",
+    ),
+    (
+        "mail_envs/Connect4-vs-expert-v0",
+        "mail_wrappers.single_agent:make_connect4_vs_expert",
+    ),
+    (
+        "mail_envs/Gridworld-vs-expert-v0",
+        "mail_wrappers.single_agent:make_gridworld_vs_expert",
+    ),
+    (
+        "mail_envs/Chain-vs-expert-v0",
+        "mail_wrappers.single_agent:make_chain_vs_expert",
+    ),
+)
+
+
+def register_gymnasium_envs() -> None:
+    """Register the single-agent views in Gymnasium's registry (idempotent).
+
+    After ``import mail_envs``, ``gymnasium.make("mail_envs/TicTacToe-vs-expert-v0",
+    controlled_agent="player_2")`` works; the module-prefixed id
+    ``"mail_envs:mail_envs/TicTacToe-vs-expert-v0"`` imports :mod:`mail_envs`
+    itself. Keyword arguments of ``gymnasium.make`` go to the factories in
+    :mod:`mail_wrappers.single_agent`.
+    """
+    import gymnasium
+
+    for env_id, entry_point in GYMNASIUM_ENVS:
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=entry_point)
