@@ -1,0 +1,336 @@
+"""When is imitation unexploitable? BC-error bounds and best-response continuity.
+
+Numbers for the claims of Bergerault, Cevher, Mehr ("Matching Multiple Experts:
+On the Exploitability of Multi-Agent Imitation Learning"), computed exactly on
+tabular games.
+
+**BC-error bound for dominant-strategy experts.** Let the expert ``pi^E`` be an
+equilibrium in dominant strategies (``pi^E_i`` is a best response to EVERY
+``pi_-i``) and ``pi`` a learned profile. Player ``i``'s gain at ``pi`` is then
+``V_i(pi^E_i, pi_-i) - V_i(pi_i, pi_-i)``, and the performance-difference
+lemma (Kakade & Langford 2002) in player ``i``'s MDP against ``pi_-i`` gives
+
+    gain_i = 1/(1-gamma) E_{s ~ d^{pi^E_i, pi_-i}} [ sum_a (pi^E_i - pi_i)(a|s) Q_i(s, a) ]
+           <= span_i * max_s TV(pi_i(.|s), pi^E_i(.|s)) / (1 - gamma)^2,
+
+because ``Q_i`` takes values in an interval of length ``span_i / (1-gamma)``
+(``span_i = max r_i - min r_i``). Summing over players:
+
+    NashConv(pi) <= n * span * eps_worst / (1 - gamma)^2,
+
+with ``eps_worst = max_i max_s TV`` — the WORST-STATE form of the BC error and
+constant ``span = max_i span_i`` (1 for rewards in ``[0, 1]``). With a horizon
+``H`` instead of discounting, ``(1-gamma)^-2`` becomes ``H^2``. The
+EXPECTED form ``E_{s ~ d_E} TV`` does not suffice: the expectation in the lemma
+is under the deviation's occupancy, not the expert's, and a learner that errs
+only where the expert never goes (the chain game) has expected error 0 and a
+positive gap. :func:`bound_check` reports both forms side by side.
+
+**Best-response continuity.** ``delta_i(eps)``: how far the best-response set
+of player ``i`` can move away from ``pi^E_i`` when every other player moves by
+at most ``eps`` (worst-state TV) from its expert policy. The distance from
+``pi^E_i`` to the set of (subgame-perfect) best responses is exactly
+``max_s pi^E_i(A \\ A*_s | s)``, the expert's mass on actions that are not
+optimal in state ``s`` (moving that mass onto optimal actions is the closest
+best response). :func:`best_response_distance` computes it and
+:func:`best_response_continuity` estimates ``delta(eps)`` from below by random
+perturbations and by a local search that climbs the largest advantage
+``max_a Q_i(s, a) - E_{pi^E_i} Q_i(s, .)``.
+
+### Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from agents.imitation_error import bc_error
+from agents.solvers import best_response, nash_gap, occupancy_measure
+from agents.solvers._tables import (
+    action_indicator,
+    expected_next,
+    others_weights,
+    policy_tables,
+)
+from mail_envs.core import TabularMarkovGame
+
+__all__ = [
+    "BRContinuity",
+    "BoundCheck",
+    "best_response_continuity",
+    "best_response_distance",
+    "bound_check",
+    "bound_constant",
+    "perturb_profile",
+]
+
+Support = Literal["on", "off", "all"]
+
+
+@dataclass(frozen=True)
+class BoundCheck:
+    """Measured NashConv of perturbed profiles against the BC-error bound.
+
+    Attributes:
+        sizes: ``(m,)`` perturbation size of each profile.
+        nash_conv: ``(m,)`` exact NashConv.
+        eps_expected: ``(m,)`` largest per-player expected BC error (under the
+            expert's state occupancy).
+        eps_worst: ``(m,)`` largest per-player worst-state BC error.
+        constant: ``n * span / (1 - gamma)^2`` (or ``n * span * H^2``).
+        bound_expected: ``constant * eps_expected``: NOT a valid bound.
+        bound_worst: ``constant * eps_worst``: the bound of the module docstring.
+    """
+
+    sizes: np.ndarray
+    nash_conv: np.ndarray
+    eps_expected: np.ndarray
+    eps_worst: np.ndarray
+    constant: float
+    bound_expected: np.ndarray
+    bound_worst: np.ndarray
+
+
+@dataclass(frozen=True)
+class BRContinuity:
+    """Lower estimates of ``delta(eps)`` for one player.
+
+    Attributes:
+        player: The responding player.
+        eps: ``(m,)`` perturbation sizes of the other players.
+        delta_random: ``(m,)`` largest distance found by random perturbations.
+        delta_adversarial: ``(m,)`` largest found by the local search (at least
+            ``delta_random``).
+    """
+
+    player: int
+    eps: np.ndarray
+    delta_random: np.ndarray
+    delta_adversarial: np.ndarray
+
+
+def bound_constant(game: TabularMarkovGame) -> float:
+    """``n * span / (1-gamma)^2`` (discounted) or ``n * span * H^2`` (horizon H)."""
+    live = ~game.terminal
+    rewards = game.rewards[:, live]
+    span = float((rewards.max(axis=(1, 2)) - rewards.min(axis=(1, 2))).max())
+    if game.horizon is not None:
+        return game.num_players * span * game.horizon**2
+    return game.num_players * span / (1.0 - game.gamma) ** 2
+
+
+def _support_states(
+    game: TabularMarkovGame, expert: Sequence[np.ndarray], support: Support
+) -> np.ndarray:
+    visited = occupancy_measure(game, expert).state > 0
+    chosen = {"on": visited, "off": ~visited, "all": np.ones_like(visited)}
+    if support not in chosen:
+        raise ValueError(f"support must be 'on', 'off' or 'all', got {support!r}")
+    return chosen[support] & ~game.terminal
+
+
+def perturb_profile(
+    game: TabularMarkovGame,
+    expert: Sequence[np.ndarray],
+    size: float,
+    *,
+    support: Support = "all",
+    players: Sequence[int] | None = None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, ...]:
+    """Mix the expert with random legal policies in a chosen set of states.
+
+    In every selected state ``pi_i = (1 - size) pi^E_i + size q`` with ``q`` a
+    random (Dirichlet) distribution over the legal actions, so the worst-state
+    TV from the expert is at most ``size``.
+
+    Args:
+        game: The game.
+        expert: The expert's ``(S, A_i)`` tables.
+        size: Mixing weight in ``[0, 1]``.
+        support: Perturb states the expert visits (``"on"``), never visits
+            (``"off"``) or ``"all"`` non-terminal states.
+        players: Players to perturb (default all).
+        rng: Random generator.
+
+    Returns:
+        The perturbed ``(S, A_i)`` tables.
+
+    Raises:
+        ValueError: If ``size`` or ``support`` is invalid.
+    """
+    if not 0.0 <= size <= 1.0:
+        raise ValueError(f"size must lie in [0, 1], got {size!r}")
+    tables = policy_tables(game, expert)
+    states = _support_states(game, tables, support)
+    chosen = range(game.num_players) if players is None else players
+    out = list(tables)
+    for i in chosen:
+        mask = game.legal_masks[i]
+        noise = rng.gamma(1.0, size=mask.shape) * mask
+        noise /= noise.sum(axis=1, keepdims=True)
+        mixed = (1.0 - size) * tables[i] + size * noise
+        out[i] = np.where(states[:, None], mixed, tables[i])
+    return tuple(out)
+
+
+def bound_check(
+    game: TabularMarkovGame,
+    expert: Sequence[np.ndarray],
+    profiles: Sequence[Sequence[np.ndarray]],
+    sizes: Sequence[float] | None = None,
+) -> BoundCheck:
+    """NashConv of each profile beside both forms of the BC-error bound.
+
+    Args:
+        game: The game.
+        expert: The expert profile (the bound is proved for dominant-strategy
+            experts; elsewhere the numbers show how it fails).
+        profiles: Learned profiles to check.
+        sizes: Optional label per profile (e.g. its perturbation size).
+
+    Returns:
+        A :class:`BoundCheck`.
+    """
+    constant = bound_constant(game)
+    rows = []
+    for profile in profiles:
+        err = bc_error(game, profile, expert)
+        gap = nash_gap(game, profile).nash_conv
+        rows.append((gap, float(err.expected.max()), float(err.worst.max())))
+    gaps, eps_exp, eps_worst = (np.array(c) for c in zip(*rows, strict=True))
+    return BoundCheck(
+        sizes=np.asarray(sizes if sizes is not None else np.arange(len(rows)), float),
+        nash_conv=gaps,
+        eps_expected=eps_exp,
+        eps_worst=eps_worst,
+        constant=constant,
+        bound_expected=constant * eps_exp,
+        bound_worst=constant * eps_worst,
+    )
+
+
+def _br_q(game: TabularMarkovGame, tables: Sequence[np.ndarray], player: int):
+    """Player ``player``'s optimal Q-values ``(S, A_i)`` against the others."""
+    br = best_response(game, tables, player)
+    weights = others_weights(game, tables, player)
+    q = (game.rewards[player] + game.gamma * expected_next(game, br.values)) * weights
+    q = q @ action_indicator(game, player)
+    return np.where(game.legal_masks[player], q, -np.inf)
+
+
+def _distance_and_advantage(game, expert_i, tables, player):
+    q = _br_q(game, tables, player)
+    best = q.max(axis=1, keepdims=True)
+    optimal = q >= best - 1e-9 * (1.0 + np.abs(best))
+    live = ~game.terminal
+    off_mass = np.where(optimal, 0.0, expert_i).sum(axis=1)
+    advantage = best[:, 0] - np.where(np.isfinite(q), q * expert_i, 0.0).sum(axis=1)
+    return float(off_mass[live].max(initial=0.0)), float(
+        advantage[live].max(initial=0.0)
+    )
+
+
+def best_response_distance(
+    game: TabularMarkovGame,
+    expert: Sequence[np.ndarray],
+    others: Sequence[np.ndarray],
+    player: int,
+) -> float:
+    """TV distance from ``pi^E_i`` to player ``i``'s best-response set.
+
+    Args:
+        game: A discounted game.
+        expert: The expert profile (only ``expert[player]`` is used).
+        others: A profile whose entries other than ``player`` are the others'
+            policies.
+        player: The responding player.
+
+    Returns:
+        ``max_s pi^E_i(non-optimal actions | s)`` over non-terminal states.
+
+    Raises:
+        ValueError: If the game has a horizon (not supported) or a policy is
+            invalid.
+    """
+    if game.horizon is not None:
+        raise ValueError("best_response_distance needs a discounted game")
+    tables = list(policy_tables(game, others))
+    expert_i = policy_tables(game, expert)[player]
+    tables[player] = expert_i
+    return _distance_and_advantage(game, expert_i, tables, player)[0]
+
+
+def best_response_continuity(
+    game: TabularMarkovGame,
+    expert: Sequence[np.ndarray],
+    player: int,
+    eps: Sequence[float],
+    *,
+    num_random: int = 20,
+    search_steps: int = 30,
+    seed: int = 0,
+) -> BRContinuity:
+    """Estimate ``delta_i(eps)`` from below, by random and adversarial search.
+
+    Args:
+        game: A discounted game.
+        expert: The expert's ``(S, A_i)`` tables.
+        player: The responding player.
+        eps: Perturbation sizes of the other players (worst-state TV).
+        num_random: Random perturbations per size.
+        search_steps: Local-search steps per size (each tries one random move
+            of the perturbation direction and keeps it when the largest
+            advantage does not decrease).
+        seed: Seed of the random perturbations.
+
+    Returns:
+        A :class:`BRContinuity`.
+    """
+    if num_random < 1 or search_steps < 0:
+        raise ValueError(
+            f"num_random must be >= 1 and search_steps >= 0, got {num_random!r} "
+            f"and {search_steps!r}"
+        )
+    rng = np.random.default_rng(seed)
+    others = [i for i in range(game.num_players) if i != player]
+    expert_t = policy_tables(game, expert)
+    d_random, d_adv = [], []
+    for size in eps:
+        best_rand, best_score, best_dist = 0.0, -np.inf, 0.0
+        best_profile = expert_t
+        for _ in range(num_random):
+            profile = perturb_profile(game, expert_t, size, players=others, rng=rng)
+            dist, adv = _distance_and_advantage(game, expert_t[player], profile, player)
+            best_rand = max(best_rand, dist)
+            if adv > best_score:
+                best_score, best_profile, best_dist = adv, profile, dist
+        found = max(best_rand, best_dist)
+        for _ in range(search_steps):
+            step = perturb_profile(game, best_profile, 0.3, players=others, rng=rng)
+            # Project back into the eps-ball around the expert: mix toward it.
+            candidate = list(step)
+            for j in others:
+                tv = 0.5 * np.abs(step[j] - expert_t[j]).sum(axis=1).max()
+                if tv > size:
+                    candidate[j] = expert_t[j] + (size / tv) * (step[j] - expert_t[j])
+            dist, adv = _distance_and_advantage(
+                game, expert_t[player], candidate, player
+            )
+            found = max(found, dist)
+            if adv >= best_score:
+                best_score, best_profile = adv, candidate
+        d_random.append(best_rand)
+        d_adv.append(found)
+    return BRContinuity(
+        player=player,
+        eps=np.asarray(eps, dtype=float),
+        delta_random=np.array(d_random),
+        delta_adversarial=np.array(d_adv),
+    )

@@ -1,0 +1,98 @@
+"""BC-error bound (dominant strategies) and best-response continuity, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.imitation_theory import (
+    best_response_continuity,
+    best_response_distance,
+    bound_check,
+    bound_constant,
+    perturb_profile,
+)
+from agents.solvers import occupancy_measure, solve_zero_sum
+from mail_envs.chain import make_chain_game
+from mail_envs.public_goods import dominant_profile, make_public_goods_game
+from mail_envs.xor_coordination import expert_profile, make_xor_coordination_game
+
+
+def test_bound_constant_by_hand():
+    # n = 2, stake 1, m = 1.5: rewards range from -0.25 to 0.75, span 1.
+    game = make_public_goods_game(2, num_stakes=1, multiplier=1.5, gamma=0.9)
+    assert bound_constant(game) == pytest.approx(2 * 1.0 / 0.1**2)
+    finite = make_public_goods_game(
+        2, num_stakes=1, multiplier=1.5, horizon=5, gamma=1.0
+    )
+    assert bound_constant(finite) == pytest.approx(2 * 1.0 * 25)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_dominant_strategy_bound_holds_with_worst_state_error(n):
+    game = make_public_goods_game(n, num_stakes=3, gamma=0.8)
+    expert = dominant_profile(game)
+    rng = np.random.default_rng(n)
+    sizes = [0.0, 0.01, 0.05, 0.2, 0.5, 1.0]
+    profiles = [perturb_profile(game, expert, s, rng=rng) for s in sizes]
+    check = bound_check(game, expert, profiles, sizes)
+    assert check.nash_conv[0] <= 1e-9
+    assert np.all(check.nash_conv <= check.bound_worst + 1e-9)
+    assert np.all(check.eps_worst <= np.asarray(sizes) + 1e-12)
+    assert np.all(check.nash_conv[1:] > 0)
+
+
+def test_expected_form_breaks_off_the_expert_support():
+    game = make_chain_game(length=4, num_actions=2)
+    expert = solve_zero_sum(game).policies
+    rng = np.random.default_rng(0)
+    profiles = [
+        perturb_profile(game, expert, 1.0, support="off", players=[0], rng=rng)
+        for _ in range(5)
+    ]
+    check = bound_check(game, expert, profiles)
+    np.testing.assert_array_equal(check.eps_expected, 0.0)
+    assert check.nash_conv.max() > 1e-3  # a positive gap the expected form misses
+    assert np.all(check.nash_conv <= check.bound_worst + 1e-9)
+
+
+def test_perturbation_stays_in_its_support_and_ball():
+    game = make_chain_game(length=4, num_actions=2)
+    expert = solve_zero_sum(game).policies
+    visited = occupancy_measure(game, expert).state > 0
+    rng = np.random.default_rng(1)
+    on = perturb_profile(game, expert, 0.3, support="on", rng=rng)
+    off = perturb_profile(game, expert, 0.3, support="off", rng=rng)
+    for i in range(2):
+        tv_on = 0.5 * np.abs(on[i] - expert[i]).sum(axis=1)
+        tv_off = 0.5 * np.abs(off[i] - expert[i]).sum(axis=1)
+        assert tv_on.max() <= 0.3 + 1e-12 and tv_off.max() <= 0.3 + 1e-12
+        np.testing.assert_array_equal(tv_on[~visited], 0.0)
+        np.testing.assert_array_equal(tv_off[visited], 0.0)
+    with pytest.raises(ValueError, match="support must be 'on', 'off' or 'all'"):
+        perturb_profile(game, expert, 0.1, support="near", rng=rng)
+    with pytest.raises(ValueError, match=r"size must lie in \[0, 1\], got 2"):
+        perturb_profile(game, expert, 2, rng=rng)
+
+
+def test_best_response_distance_by_hand():
+    game = make_xor_coordination_game()
+    # Against a partner who always plays 0, only action 0 is optimal: the
+    # uniform expert has mass 1/2 on the non-optimal action in both states.
+    partner = (np.array([[1.0, 0.0], [1.0, 0.0]]), np.full((2, 2), 0.5))
+    assert best_response_distance(game, expert_profile(), partner, 1) == 0.5
+    assert best_response_distance(game, expert_profile(), expert_profile(), 1) == 0.0
+
+
+def test_continuity_contrast_between_the_games():
+    xor = make_xor_coordination_game()
+    cont = best_response_continuity(
+        xor, expert_profile(), 1, [0.0, 0.01, 0.1], num_random=3, search_steps=3
+    )
+    np.testing.assert_array_equal(cont.delta_adversarial, [0.0, 0.5, 0.5])
+    assert np.all(cont.delta_adversarial >= cont.delta_random)
+    goods = make_public_goods_game(3)
+    cont = best_response_continuity(
+        goods, dominant_profile(goods), 0, [0.1, 1.0], num_random=3, search_steps=3
+    )
+    np.testing.assert_array_equal(cont.delta_adversarial, 0.0)
