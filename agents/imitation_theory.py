@@ -26,6 +26,21 @@ is under the deviation's occupancy, not the expert's, and a learner that errs
 only where the expert never goes (the chain game) has expected error 0 and a
 positive gap. :func:`bound_check` reports both forms side by side.
 
+**Feature concentrability** (the open question of Viano, Freihaut et al.:
+can one tell in advance whether BC will work?). For the learning player ``i``
+with features ``phi(s, a_i)``, the expert's feature covariance
+``Sigma_E = E_{d_E}[phi phi^T] + ridge I`` and a deviation ``pi'_j`` of another
+player (everyone else on the expert), ``C(phi) = max_{j, pi'_j}
+||E_{d^{pi'_j, pi^E_-j}}[phi(s, a_i)]||_{Sigma_E^-1}``, with ``a_i`` drawn from
+the expert. Since ``||v||_{Sigma^-1} = max_{u^T Sigma u <= 1} u^T v``,
+:func:`feature_concentrability` alternates: for a direction ``u``, the best
+deviation maximizes the discounted reward ``rho_u(s) = E_{a_i ~ pi^E_i}
+[u^T phi(s, a_i)]`` (a dynamic program); for the deviation's mean feature
+``v``, the best direction is ``Sigma^-1 v``. Each round can only increase
+``||v||_{Sigma^-1}``, so the result is a certified lower bound on ``C(phi)``
+(the value of an actual deviation), with the deviation attaining it. One-hot
+features give the state-action analogue ``sqrt(sum d'(s,a)^2 / d_E(s,a))``.
+
 **Best-response continuity.** ``delta_i(eps)``: how far the best-response set
 of player ``i`` can move away from ``pi^E_i`` when every other player moves by
 at most ``eps`` (worst-state TV) from its expert policy. The distance from
@@ -44,11 +59,13 @@ perturbations and by a local search that climbs the largest advantage
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import scipy.linalg
 
 from agents.imitation_error import bc_error
 from agents.solvers import best_response, nash_gap, occupancy_measure
@@ -63,10 +80,12 @@ from mail_envs.core import TabularMarkovGame
 __all__ = [
     "BRContinuity",
     "BoundCheck",
+    "Concentrability",
     "best_response_continuity",
     "best_response_distance",
     "bound_check",
     "bound_constant",
+    "feature_concentrability",
     "perturb_profile",
 ]
 
@@ -334,3 +353,113 @@ def best_response_continuity(
         delta_random=np.array(d_random),
         delta_adversarial=np.array(d_adv),
     )
+
+
+@dataclass(frozen=True)
+class Concentrability:
+    """A certified lower bound on the feature concentrability ``C(phi)``.
+
+    Attributes:
+        value: ``||E_dev[phi]||_{Sigma_E^-1}`` of the best deviation found.
+        deviating_player: The player whose deviation attains it.
+        deviation: That player's deviation policy, ``(S, A_j)``.
+        mean_feature: ``E_dev[phi]``, ``(d,)``.
+        history: Value after each alternation round of the best restart.
+    """
+
+    value: float
+    deviating_player: int
+    deviation: np.ndarray
+    mean_feature: np.ndarray
+    history: tuple[float, ...]
+
+
+def _mean_feature(game, tables, features, player):
+    occ = occupancy_measure(game, tables)
+    return np.einsum("sa,sad->d", occ.player_state_action[player], features)
+
+
+def feature_concentrability(
+    game: TabularMarkovGame,
+    expert: Sequence[np.ndarray],
+    features: np.ndarray,
+    player: int,
+    *,
+    ridge: float = 1e-3,
+    restarts: int = 5,
+    rounds: int = 20,
+    seed: int = 0,
+) -> Concentrability:
+    """Lower-bound ``C(phi)`` by best responses to linear directions.
+
+    Args:
+        game: A discounted game.
+        expert: The expert's ``(S, A_i)`` tables.
+        features: ``(S, A_player, d)`` features of the learning player.
+        player: The learning player ``i``.
+        ridge: Added to ``Sigma_E``'s diagonal (one-hot features leave it
+            singular where the expert never goes; the bound then grows like
+            ``ridge^-1/2``).
+        restarts: Random initial directions (plus the all-ones direction).
+        rounds: Alternation rounds per restart (stops early at a fixed point).
+        seed: Seed of the initial directions.
+
+    Returns:
+        A :class:`Concentrability`.
+
+    Raises:
+        ValueError: If the game has a horizon, ``features`` has the wrong
+            shape, or ``ridge <= 0``.
+    """
+    if game.horizon is not None:
+        raise ValueError("feature_concentrability needs a discounted game")
+    expected = (game.num_states, game.num_actions[player])
+    if features.ndim != 3 or features.shape[:2] != expected:
+        raise ValueError(
+            f"features must have shape (S, A_{player}, d) = {expected} + (d,), "
+            f"got {features.shape}"
+        )
+    if not ridge > 0:
+        raise ValueError(f"ridge must be > 0, got {ridge!r}")
+    phi = np.asarray(features, dtype=np.float64)
+    tables = policy_tables(game, expert)
+    occ = occupancy_measure(game, tables).player_state_action[player]
+    dim = phi.shape[2]
+    flat = phi.reshape(-1, dim)
+    sigma = (flat * occ.reshape(-1, 1)).T @ flat + ridge * np.eye(dim)
+    # One Cholesky factorization; every later step is a matrix-vector product.
+    sigma_inv = scipy.linalg.cho_solve(
+        scipy.linalg.cho_factor(sigma, lower=True), np.eye(dim)
+    )
+
+    def norm(v: np.ndarray) -> float:
+        return float(np.sqrt(max(v @ sigma_inv @ v, 0.0)))
+
+    rng = np.random.default_rng(seed)
+    best: Concentrability | None = None
+    # Per-state feature under the expert's action distribution: (S, d).
+    state_phi = np.einsum("sa,sad->sd", tables[player], phi)
+    for j in (k for k in range(game.num_players) if k != player):
+        starts = [np.ones(dim)] + [rng.standard_normal(dim) for _ in range(restarts)]
+        for u in starts:
+            history: list[float] = []
+            for _ in range(rounds):
+                rho = np.where(game.terminal, 0.0, state_phi @ u)
+                rewards = np.zeros_like(game.rewards)
+                rewards[j] = rho[:, None]
+                surrogate = dataclasses.replace(game, rewards=rewards)
+                profile = list(tables)
+                profile[j] = best_response(surrogate, tables, j).policy
+                mean = _mean_feature(game, profile, phi, player)
+                value = norm(mean)
+                if history and value <= history[-1] * (1 + 1e-12):
+                    break  # a fixed point: no direction improves any more
+                history.append(value)
+                if best is None or value > best.value:
+                    best = Concentrability(value, j, profile[j], mean, ())
+                u = sigma_inv @ mean  # noqa: PLW2901 - the alternation's next direction
+            if best is not None and best.history == () and history:
+                best = dataclasses.replace(best, history=tuple(history))
+    if best is None:
+        raise ValueError("feature_concentrability needs at least two players")
+    return best

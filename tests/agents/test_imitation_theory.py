@@ -96,3 +96,62 @@ def test_continuity_contrast_between_the_games():
         goods, dominant_profile(goods), 0, [0.1, 1.0], num_random=3, search_steps=3
     )
     np.testing.assert_array_equal(cont.delta_adversarial, 0.0)
+
+
+def _brute_force_concentrability(game, expert, phi, player, ridge):
+    """max over deterministic deviations of ||E_dev phi||_{Sigma^-1}, densely."""
+    import itertools
+
+    from agents.solvers import occupancy_measure
+
+    occ_e = occupancy_measure(game, expert).player_state_action[player]
+    flat = phi.reshape(-1, phi.shape[2])
+    sigma = flat.T @ (occ_e.reshape(-1, 1) * flat) + ridge * np.eye(flat.shape[1])
+    best = 0.0
+    j = 1 - player
+    legal = [np.flatnonzero(m) for m in game.legal_masks[j]]
+    for choice in itertools.product(*legal):
+        deviation = np.eye(game.num_actions[j])[list(choice)]
+        profile = list(expert)
+        profile[j] = deviation
+        occ = occupancy_measure(game, profile).player_state_action[player]
+        v = np.einsum("sa,sad->d", occ, phi)
+        best = max(best, float(np.sqrt(v @ np.linalg.solve(sigma, v))))
+    return best
+
+
+@pytest.mark.parametrize("features", ["one-hot", "random"])
+def test_concentrability_matches_brute_force_on_a_small_game(features):
+    from agents.imitation_theory import feature_concentrability
+    from mail_envs.random_games import make_random_zero_sum_game
+
+    game = make_random_zero_sum_game(num_states=5, num_actions=(2, 2), seed=3)
+    expert = solve_zero_sum(game).policies
+    if features == "one-hot":
+        phi = np.eye(10).reshape(5, 2, 10)
+    else:
+        phi = np.random.default_rng(0).standard_normal((5, 2, 3))
+    found = feature_concentrability(game, expert, phi, 0, ridge=1e-3, restarts=8)
+    exact = _brute_force_concentrability(game, expert, phi, 0, 1e-3)
+    assert found.value <= exact + 1e-9  # a certified lower bound ...
+    assert found.value == pytest.approx(exact, rel=1e-6)  # ... that is tight here
+    assert list(found.history) == sorted(found.history)
+
+
+def test_one_hot_concentrability_is_the_state_action_ratio():
+    from agents.imitation_theory import feature_concentrability
+
+    game = make_chain_game(length=3, num_actions=2)
+    expert = solve_zero_sum(game).policies
+    phi = np.eye(10).reshape(5, 2, 10)
+    found = feature_concentrability(game, expert, phi, 0, ridge=1e-4)
+    occ_e = occupancy_measure(game, expert).player_state_action[0]
+    profile = list(expert)
+    profile[1] = found.deviation
+    occ = occupancy_measure(game, profile).player_state_action[0]
+    ratio = np.sqrt((occ**2 / (occ_e + 1e-4)).sum())
+    assert found.value == pytest.approx(ratio, rel=1e-9)
+    # The chain's deviation reaches the end state the expert never visits.
+    assert found.value > 10.0
+    with pytest.raises(ValueError, match=r"features must have shape"):
+        feature_concentrability(game, expert, phi[:, :1], 0)
