@@ -1,0 +1,30 @@
+"""The mail-gym command line: list and solve."""
+
+from __future__ import annotations
+
+import re
+
+from agents.cli import main
+from mail_envs.registration import GAMES
+
+
+def test_list_prints_every_registered_game(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for game in GAMES:
+        assert game.id in out
+
+
+def test_solve_gridworld_prints_value_and_gap(capsys):
+    assert main(["solve", "gridworld"]) == 0
+    out = capsys.readouterr().out
+    assert "72 states" in out
+    values = re.findall(r"at the start: ([+-][0-9.]+)", out)
+    assert [float(v) for v in values] == [0.0, 0.0]  # the fair start is worth 0
+    gap = float(re.search(r"NashConv of the equilibrium: (\S+)", out).group(1))
+    assert 0.0 <= gap <= 1e-6
+
+
+def test_solve_bad_parameter_is_a_clear_error(capsys):
+    assert main(["solve", "gridworld", "--size", "1"]) == 2
+    assert "size" in capsys.readouterr().err
