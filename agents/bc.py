@@ -1,0 +1,446 @@
+"""Behaviour cloning with action masks: a thin, seeded torch trainer.
+
+Behaviour cloning (BC) fits a policy head to expert labels by minimizing the
+masked cross-entropy
+
+    L(theta) = -(1/N) sum_n sum_a y_n(a) log pi_theta(a | o_n, m_n),
+    pi_theta(. | o, m) = softmax(logits_theta(o) with -inf on illegal actions),
+
+where the label ``y_n`` is either the expert's action (one-hot) or the
+expert's action distribution (soft label). This is the last step of every
+MAIL algorithm of Viano, Freihaut et al. ("Multi-agent imitation learning with
+function approximation: linear Markov games and beyond"): the exploration phase
+decides *which* states get expert labels, BC turns the labels into a policy.
+
+The loss and accuracy are pure functions (:func:`masked_cross_entropy`,
+:func:`masked_accuracy`); :class:`BCTrainer` only wires them to Adam,
+minibatches, a held-out split with early stopping and a progress bar.
+
+Example:
+    >>> import numpy as np
+    >>> from agents.policies import MLPPolicy
+    >>> obs = np.eye(8, dtype=np.float32)
+    >>> masks = np.ones((8, 3), dtype=bool)
+    >>> actions = np.arange(8) % 3
+    >>> head = MLPPolicy(observation_shape=(8,), num_actions=3, seed=0)
+    >>> trainer = BCTrainer(policy=head, rng=0, max_epochs=50, validation_fraction=0.0,
+    ...                     progress_bar=False, optimizer_kwargs={"lr": 3e-2})
+    >>> trainer.train(obs, masks, actions).train_accuracy
+    1.0
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from agents.policies import PolicyHead, TorchPolicy, apply_action_mask, resolve_device
+
+__all__ = ["BCMetrics", "BCTrainer", "masked_accuracy", "masked_cross_entropy"]
+
+
+def masked_cross_entropy(
+    logits: torch.Tensor, action_masks: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Mean cross-entropy between expert labels and the masked softmax policy.
+
+    ``-(1/B) sum_b sum_a y_b(a) log softmax(mask(logits_b))(a)``, where illegal
+    actions get logit ``-inf`` (probability exactly 0). Terms with ``y_b(a) = 0``
+    contribute exactly 0 (no ``0 * -inf`` NaN).
+
+    Args:
+        logits: ``(B, A)`` logits (raw or already masked).
+        action_masks: ``(B, A)`` boolean legal-action masks.
+        targets: ``(B,)`` integer expert actions (legal), or ``(B, A)`` float
+            expert distributions with no mass on illegal actions.
+
+    Returns:
+        The scalar mean loss (differentiable).
+
+    Example:
+        >>> logits = torch.zeros(1, 3)
+        >>> masks = torch.tensor([[True, True, False]])
+        >>> round(masked_cross_entropy(logits, masks, torch.tensor([0])).item(), 6)
+        0.693147
+    """
+    masks = action_masks.bool()
+    log_probs = torch.log_softmax(apply_action_mask(logits, masks), dim=1)
+    if targets.dtype.is_floating_point:
+        safe = torch.where(masks, log_probs, torch.zeros_like(log_probs))
+        nll = -(targets.to(log_probs.dtype) * safe).sum(dim=1)
+    else:
+        nll = -log_probs.gather(1, targets.long()[:, None]).squeeze(1)
+    return nll.mean()
+
+
+def masked_accuracy(
+    logits: torch.Tensor, action_masks: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Fraction of rows whose greedy legal action is an expert action.
+
+    The greedy action is the argmax of the masked logits (lowest index on
+    ties). With integer targets it must equal the target; with soft targets it
+    must have the largest target probability (any optimal action counts).
+
+    Args:
+        logits: ``(B, A)`` logits.
+        action_masks: ``(B, A)`` boolean legal-action masks.
+        targets: ``(B,)`` integer actions or ``(B, A)`` distributions.
+
+    Returns:
+        Scalar tensor in ``[0, 1]``.
+
+    Example:
+        >>> masked_accuracy(torch.tensor([[2.0, 1.0]]), torch.tensor([[False, True]]),
+        ...                 torch.tensor([1])).item()
+        1.0
+    """
+    greedy = apply_action_mask(logits, action_masks.bool()).argmax(dim=1)
+    if targets.dtype.is_floating_point:
+        best = targets.max(dim=1).values
+        hit = targets.gather(1, greedy[:, None]).squeeze(1) >= best
+    else:
+        hit = greedy == targets.long()
+    return hit.double().mean()
+
+
+@dataclass(frozen=True)
+class BCMetrics:
+    """Outcome of :meth:`BCTrainer.train`.
+
+    Losses and accuracies are those of the returned (restored best) weights,
+    evaluated on the full split in eval mode. Histories hold one entry per
+    epoch: the running mean minibatch loss (train) and the held-out loss.
+
+    Attributes:
+        epochs_run: Epochs trained before stopping.
+        best_epoch: 1-based epoch whose weights were kept (the last epoch when
+            there is no validation split).
+        stopped_early: Whether early stopping ended training.
+        train_loss: Masked cross-entropy on the training split.
+        train_accuracy: Greedy accuracy on the training split.
+        val_loss: Masked cross-entropy on the held-out split (None without one).
+        val_accuracy: Greedy accuracy on the held-out split (None without one).
+        num_train: Training examples.
+        num_val: Held-out examples.
+        wall_time_s: Wall-clock seconds of :meth:`BCTrainer.train`.
+        train_loss_history: Per-epoch running training loss.
+        val_loss_history: Per-epoch held-out loss (empty without a split).
+    """
+
+    epochs_run: int
+    best_epoch: int
+    stopped_early: bool
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    num_train: int
+    num_val: int
+    wall_time_s: float
+    train_loss_history: tuple[float, ...]
+    val_loss_history: tuple[float, ...]
+
+
+def _validate_dataset(
+    head: PolicyHead, observations: Any, action_masks: Any, targets: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    obs = np.asarray(observations)
+    masks = np.asarray(action_masks)
+    tgt = np.asarray(targets)
+    sizes = {"observations": len(obs), "action_masks": len(masks), "targets": len(tgt)}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"dataset arrays must have the same length, got {sizes}")
+    n, num_actions = len(obs), head.num_actions
+    if n == 0:
+        raise ValueError("dataset is empty: observations has 0 rows")
+    if obs.shape[1:] != head.observation_shape:
+        raise ValueError(
+            f"observations must have shape (N, *{head.observation_shape}), got {obs.shape}"
+        )
+    if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == np.bool_):
+        raise TypeError(f"observations must be numeric, got dtype {obs.dtype}")
+    if masks.shape != (n, num_actions):
+        raise ValueError(
+            f"action_masks must have shape {(n, num_actions)}, got {masks.shape}"
+        )
+    masks = masks.astype(bool, copy=False)
+    empty = np.flatnonzero(~masks.any(axis=1))
+    if empty.size:
+        raise ValueError(f"action_masks row {empty[0]} has no legal action")
+    if tgt.ndim == 1:
+        if not np.issubdtype(tgt.dtype, np.integer):
+            raise TypeError(
+                f"targets of shape (N,) must be integer actions, got dtype {tgt.dtype}"
+            )
+        bad = np.flatnonzero((tgt < 0) | (tgt >= num_actions))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(
+                f"targets[{i}] = {tgt[i]} is not an action in [0, {num_actions})"
+            )
+        illegal = np.flatnonzero(~masks[np.arange(n), tgt])
+        if illegal.size:
+            i = illegal[0]
+            raise ValueError(
+                f"targets[{i}] = {tgt[i]} is an illegal action in row {i} "
+                f"(legal: {np.flatnonzero(masks[i]).tolist()})"
+            )
+        return obs, masks, tgt.astype(np.int64)
+    if tgt.shape != (n, num_actions):
+        raise ValueError(
+            f"targets must be (N,) actions or (N, A) = {(n, num_actions)} probabilities, "
+            f"got shape {tgt.shape}"
+        )
+    tgt = tgt.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(tgt).all(axis=1) | (tgt < 0).any(axis=1))
+    if bad.size:
+        raise ValueError(f"targets row {bad[0]} is not a distribution: {tgt[bad[0]]}")
+    sums = tgt.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
+    if bad.size:
+        raise ValueError(
+            f"targets row {bad[0]} sums to {float(sums[bad[0]])!r}, expected 1"
+        )
+    illegal_mass = np.where(masks, 0.0, tgt).sum(axis=1)
+    bad = np.flatnonzero(illegal_mass > 1e-9)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"targets row {i} puts mass {illegal_mass[i]:.3g} on illegal actions "
+            f"(legal: {np.flatnonzero(masks[i]).tolist()})"
+        )
+    return obs, masks, tgt.astype(np.float32)
+
+
+class BCTrainer:
+    """Behaviour cloning of a policy head on (observation, mask, label) data.
+
+    Minimizes :func:`masked_cross_entropy` with Adam over shuffled minibatches.
+    A ``validation_fraction`` of the data is held out (a seeded random split);
+    after every epoch the held-out loss is measured, and training stops when it
+    has not improved by more than ``min_delta`` for ``patience`` epochs; the
+    best weights are restored. Everything random comes from ``rng`` (split and
+    shuffling); seed the head as well (``seed=`` of the head constructors) and
+    the same seeds give bit-identical weights on CPU.
+
+    Args:
+        policy: The head to train (moved to ``device``).
+        rng: A ``numpy.random.Generator`` or an integer seed.
+        batch_size: Minibatch size.
+        max_epochs: Upper bound on passes over the training split.
+        validation_fraction: Fraction held out for early stopping, in
+            ``[0, 1)``; 0 trains for ``max_epochs`` and keeps the last weights.
+        patience: Epochs without held-out improvement before stopping.
+        min_delta: Improvement of the held-out loss that resets the patience.
+        optimizer_kwargs: Keywords of ``torch.optim.Adam`` (default ``lr=1e-3``).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
+        progress_bar: Show a tqdm bar over epochs.
+
+    Raises:
+        TypeError: If ``policy`` is not a :class:`~agents.policies.PolicyHead`
+            or ``rng`` is neither a Generator nor an int.
+        ValueError: If a numeric argument is out of range.
+
+    Example:
+        >>> from agents.policies import LinearPolicy
+        >>> trainer = BCTrainer(policy=LinearPolicy((4,), 2, seed=0), rng=0,
+        ...                     progress_bar=False)
+        >>> trainer.device
+        device(type='cpu')
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: PolicyHead,
+        rng: np.random.Generator | int,
+        batch_size: int = 64,
+        max_epochs: int = 100,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        device: str | torch.device = "auto",
+        progress_bar: bool = True,
+    ) -> None:
+        if not isinstance(policy, PolicyHead):
+            raise TypeError(f"policy must be a PolicyHead, got {type(policy).__name__}")
+        if isinstance(rng, np.random.Generator):
+            self.rng = rng
+        elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+            self.rng = np.random.default_rng(int(rng))
+        else:
+            raise TypeError(
+                f"rng must be a numpy.random.Generator or an int seed, got {rng!r}"
+            )
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_epochs", max_epochs),
+            ("patience", patience),
+        ):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {validation_fraction!r}"
+            )
+        if not min_delta >= 0.0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        self.device = resolve_device(device)
+        self.policy = policy.to(self.device)
+        self.batch_size = int(batch_size)
+        self.max_epochs = int(max_epochs)
+        self.validation_fraction = float(validation_fraction)
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.optimizer_kwargs = {"lr": 1e-3, **(optimizer_kwargs or {})}
+        try:
+            self.optimizer = torch.optim.Adam(
+                self.policy.parameters(), **self.optimizer_kwargs
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"invalid optimizer_kwargs {self.optimizer_kwargs!r}: {exc}"
+            ) from exc
+        self.progress_bar = bool(progress_bar)
+
+    def as_policy(
+        self, mode: Literal["stochastic", "greedy"] = "greedy"
+    ) -> TorchPolicy:
+        """The trained head as a numpy batched policy (see :class:`TorchPolicy`)."""
+        return TorchPolicy(self.policy, mode=mode, device=self.device)
+
+    def _evaluate(
+        self, obs: torch.Tensor, masks: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[float, float]:
+        """Mean loss and accuracy over a split, in eval mode, in chunks."""
+        self.policy.eval()
+        total_loss, total_hits = 0.0, 0.0
+        chunk = max(self.batch_size, 4096)
+        with torch.no_grad():
+            for start in range(0, len(obs), chunk):
+                sl = slice(start, start + chunk)
+                logits = self.policy(obs[sl], masks[sl])
+                size = len(logits)
+                total_loss += (
+                    masked_cross_entropy(logits, masks[sl], targets[sl]).item() * size
+                )
+                total_hits += (
+                    masked_accuracy(logits, masks[sl], targets[sl]).item() * size
+                )
+        return total_loss / len(obs), total_hits / len(obs)
+
+    def train(
+        self,
+        observations: np.ndarray,
+        action_masks: np.ndarray,
+        targets: np.ndarray,
+    ) -> BCMetrics:
+        """Fit the head to the labelled data.
+
+        Args:
+            observations: ``(N, *obs_shape)`` observations.
+            action_masks: ``(N, A)`` boolean legal-action masks.
+            targets: ``(N,)`` integer expert actions, or ``(N, A)`` expert
+                action distributions (soft labels).
+
+        Returns:
+            The :class:`BCMetrics` of the kept (best) weights.
+
+        Raises:
+            ValueError: If the dataset is empty, lengths or shapes disagree, a
+                mask row has no legal action, or a target is illegal or not a
+                distribution; the message names the row and value.
+            TypeError: If targets of shape ``(N,)`` are not integers.
+        """
+        start_time = time.perf_counter()
+        obs_np, masks_np, targets_np = _validate_dataset(
+            self.policy, observations, action_masks, targets
+        )
+        n = len(obs_np)
+        num_val = round(self.validation_fraction * n) if self.validation_fraction else 0
+        num_val = min(max(num_val, 1 if self.validation_fraction else 0), n - 1)
+        order = self.rng.permutation(n)
+        val_idx, train_idx = np.sort(order[:num_val]), np.sort(order[num_val:])
+
+        def to_device(idx: np.ndarray) -> tuple[torch.Tensor, ...]:
+            return (
+                torch.as_tensor(obs_np[idx], device=self.device).float(),
+                torch.as_tensor(masks_np[idx], device=self.device),
+                torch.as_tensor(targets_np[idx], device=self.device),
+            )
+
+        train_data, val_data = to_device(train_idx), to_device(val_idx)
+        num_train = len(train_idx)
+
+        best_val, best_epoch, bad_epochs = float("inf"), 0, 0
+        best_state: dict[str, torch.Tensor] | None = None
+        train_history: list[float] = []
+        val_history: list[float] = []
+        stopped_early = False
+        bar = tqdm(
+            range(1, self.max_epochs + 1), desc="BC", disable=not self.progress_bar
+        )
+        for epoch in bar:
+            self.policy.train()
+            perm = torch.as_tensor(self.rng.permutation(num_train), device=self.device)
+            running = torch.zeros((), device=self.device)  # no per-step device sync
+            for start in range(0, num_train, self.batch_size):
+                idx = perm[start : start + self.batch_size]
+                obs_b, masks_b, targets_b = (t[idx] for t in train_data)
+                loss = masked_cross_entropy(
+                    self.policy(obs_b, masks_b), masks_b, targets_b
+                )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                running += loss.detach() * len(idx)
+            train_history.append(running.item() / num_train)
+            if num_val == 0:
+                best_epoch = epoch
+                bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")
+                continue
+            val_loss, _ = self._evaluate(*val_data)
+            val_history.append(val_loss)
+            bar.set_postfix(
+                train_loss=f"{train_history[-1]:.4f}", val_loss=f"{val_loss:.4f}"
+            )
+            if val_loss < best_val - self.min_delta:
+                best_val, best_epoch, bad_epochs = val_loss, epoch, 0
+                best_state = copy.deepcopy(self.policy.state_dict())
+            else:
+                bad_epochs += 1
+                if bad_epochs >= self.patience:
+                    stopped_early = True
+                    break
+        bar.close()
+        if best_state is not None:
+            self.policy.load_state_dict(best_state)
+
+        train_loss, train_accuracy = self._evaluate(*train_data)
+        val_loss_final: float | None = None
+        val_accuracy: float | None = None
+        if num_val:
+            val_loss_final, val_accuracy = self._evaluate(*val_data)
+        self.policy.eval()
+        return BCMetrics(
+            epochs_run=len(train_history),
+            best_epoch=best_epoch,
+            stopped_early=stopped_early,
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
+            val_loss=val_loss_final,
+            val_accuracy=val_accuracy,
+            num_train=num_train,
+            num_val=num_val,
+            wall_time_s=time.perf_counter() - start_time,
+            train_loss_history=tuple(train_history),
+            val_loss_history=tuple(val_history),
+        )

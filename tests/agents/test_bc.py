@@ -1,0 +1,373 @@
+"""Tests of agents.bc: masked cross-entropy and the BC trainer."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from agents.bc import BCMetrics, BCTrainer, masked_accuracy, masked_cross_entropy
+from agents.policies import (
+    FeatureLinearPolicy,
+    LinearPolicy,
+    MLPPolicy,
+    SmallCNNPolicy,
+    TorchPolicy,
+)
+
+
+def random_masks(rng: np.random.Generator, batch: int, num_actions: int) -> np.ndarray:
+    masks = rng.random((batch, num_actions)) < 0.6
+    masks[np.arange(batch), rng.integers(0, num_actions, batch)] = True
+    return masks
+
+
+def argmax_dataset(seed: int = 0, num_states: int = 200, num_actions: int = 5):
+    """One-hot states labelled with the legal argmax of a random table."""
+    rng = np.random.default_rng(seed)
+    values = rng.random((num_states, num_actions))
+    masks = random_masks(rng, num_states, num_actions)
+    actions = np.argmax(np.where(masks, values, -np.inf), axis=1)
+    return np.eye(num_states, dtype=np.float32), masks, actions
+
+
+# --------------------------------------------------------------- loss math
+
+
+def test_masked_cross_entropy_known_values() -> None:
+    # Two legal actions with equal logits: -log(1/2) = log 2 (analytic).
+    logits = torch.tensor([[3.0, 3.0, 100.0]])
+    masks = torch.tensor([[True, True, False]])
+    assert masked_cross_entropy(
+        logits, masks, torch.tensor([1])
+    ).item() == pytest.approx(math.log(2), abs=1e-7)
+    # Soft target (1/2, 1/2) on logits (0, log 3): -(1/2)(log 1/4 + log 3/4).
+    logits = torch.tensor([[0.0, math.log(3.0), 0.0]], dtype=torch.float64)
+    soft = torch.tensor([[0.5, 0.5, 0.0]], dtype=torch.float64)
+    expected = -0.5 * (math.log(0.25) + math.log(0.75))
+    assert masked_cross_entropy(logits, masks, soft).item() == pytest.approx(
+        expected, abs=1e-12
+    )
+
+
+def test_masked_cross_entropy_matches_numpy_and_has_clean_gradients() -> None:
+    rng = np.random.default_rng(0)
+    logits_np = rng.normal(size=(32, 6)) * 3
+    masks_np = random_masks(rng, 32, 6)
+    soft_np = rng.random((32, 6)) * masks_np
+    soft_np /= soft_np.sum(axis=1, keepdims=True)
+    hard_np = np.array([rng.choice(np.flatnonzero(m)) for m in masks_np])
+    # Independent computation: log-sum-exp over legal logits only.
+    legal = np.where(masks_np, logits_np, -np.inf)
+    log_z = np.log(np.exp(legal - legal.max(1, keepdims=True)).sum(1)) + legal.max(1)
+    expected_hard = np.mean(log_z - logits_np[np.arange(32), hard_np])
+    expected_soft = np.mean(
+        (soft_np * np.where(masks_np, log_z[:, None] - logits_np, 0.0)).sum(axis=1)
+    )
+    logits = torch.tensor(logits_np, requires_grad=True)
+    masks = torch.tensor(masks_np)
+    hard = masked_cross_entropy(logits, masks, torch.tensor(hard_np))
+    soft = masked_cross_entropy(logits, masks, torch.tensor(soft_np))
+    assert hard.item() == pytest.approx(expected_hard, abs=1e-12)
+    assert soft.item() == pytest.approx(expected_soft, abs=1e-12)
+    # One-hot soft labels equal integer labels.
+    one_hot = np.eye(6)[hard_np]
+    assert masked_cross_entropy(
+        logits, masks, torch.tensor(one_hot)
+    ).item() == pytest.approx(hard.item(), abs=1e-12)
+    (soft + hard).backward()
+    assert torch.all(torch.isfinite(logits.grad))
+    assert torch.all(logits.grad[~masks] == 0.0)
+
+
+def test_masked_accuracy_counts_any_optimal_action_with_soft_labels() -> None:
+    logits = torch.tensor([[0.0, 2.0, 1.0], [5.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    masks = torch.tensor([[True, True, True], [False, True, True], [True, True, True]])
+    soft = torch.tensor([[0.0, 0.5, 0.5], [0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+    # Row 0: greedy 1, optimal; row 1: greedy 2 (0 illegal), wrong; row 2: tie -> 0, optimal.
+    assert masked_accuracy(logits, masks, soft).item() == pytest.approx(2 / 3)
+    assert masked_accuracy(
+        logits, masks, torch.tensor([1, 2, 1])
+    ).item() == pytest.approx(2 / 3)
+
+
+# ------------------------------------------------------------------ trainer
+
+
+def test_bc_learns_argmax_of_random_table_on_200_states() -> None:
+    obs, masks, actions = argmax_dataset()
+    head = MLPPolicy((200,), 5, hidden_sizes=(64,), seed=0)
+    trainer = BCTrainer(
+        policy=head,
+        rng=0,
+        max_epochs=150,
+        validation_fraction=0.0,
+        optimizer_kwargs={"lr": 3e-3},
+        progress_bar=False,
+    )
+    metrics = trainer.train(obs, masks, actions)
+    assert isinstance(metrics, BCMetrics)
+    assert metrics.train_accuracy == 1.0
+    assert metrics.val_loss is None and metrics.val_accuracy is None
+    assert metrics.epochs_run == metrics.best_epoch == 150 and not metrics.stopped_early
+    assert metrics.num_train == 200 and metrics.num_val == 0
+    assert metrics.train_loss_history[-1] < metrics.train_loss_history[0]
+    greedy = trainer.as_policy("greedy")(obs, masks)
+    np.testing.assert_array_equal(greedy.argmax(axis=1), actions)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        metrics.train_loss = 0.0  # type: ignore[misc]
+
+
+def test_bc_fits_soft_labels_with_a_softmax_linear_head() -> None:
+    rng = np.random.default_rng(1)
+    num_states, num_actions = 12, 4
+    masks = random_masks(rng, num_states, num_actions)
+    soft = rng.random((num_states, num_actions)) * masks
+    soft /= soft.sum(axis=1, keepdims=True)
+    # Tabular features: the softmax-linear class contains every target.
+    phi = np.eye(num_states * num_actions).reshape(num_states, num_actions, -1)
+    head = FeatureLinearPolicy(feature_table=phi)
+    trainer = BCTrainer(
+        policy=head,
+        rng=1,
+        batch_size=12,
+        max_epochs=1500,
+        validation_fraction=0.0,
+        optimizer_kwargs={"lr": 0.05},
+        progress_bar=False,
+    )
+    trainer.train(np.eye(num_states, dtype=np.float32), masks, soft)
+    probs = TorchPolicy(head)(np.eye(num_states, dtype=np.float32), masks)
+    np.testing.assert_allclose(probs, soft, atol=2e-3)
+    assert np.all(probs[~masks] == 0.0)
+
+
+def test_same_seeds_reproduce_weights_exactly() -> None:
+    obs, masks, actions = argmax_dataset(seed=3, num_states=64)
+
+    def run(rng_seed: int) -> dict[str, torch.Tensor]:
+        head = MLPPolicy((64,), 5, hidden_sizes=(16,), seed=11)
+        BCTrainer(
+            policy=head, rng=rng_seed, batch_size=16, max_epochs=5, progress_bar=False
+        ).train(obs, masks, actions)
+        return head.state_dict()
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_explicit_generator_is_consumed_like_its_seed() -> None:
+    obs, masks, actions = argmax_dataset(seed=4, num_states=32)
+    heads = [LinearPolicy((32,), 5, seed=0) for _ in range(2)]
+    BCTrainer(policy=heads[0], rng=5, max_epochs=3, progress_bar=False).train(
+        obs, masks, actions
+    )
+    BCTrainer(
+        policy=heads[1], rng=np.random.default_rng(5), max_epochs=3, progress_bar=False
+    ).train(obs, masks, actions)
+    assert torch.equal(heads[0].linear.weight, heads[1].linear.weight)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights() -> None:
+    # Random labels on 64 states: memorizing the training half makes the
+    # held-out loss rise after a few epochs.
+    rng = np.random.default_rng(2)
+    obs = rng.normal(size=(128, 8)).astype(np.float32)
+    masks = np.ones((128, 4), dtype=bool)
+    actions = rng.integers(0, 4, 128)
+    head = MLPPolicy((8,), 4, hidden_sizes=(128, 128), seed=0)
+    trainer = BCTrainer(
+        policy=head,
+        rng=0,
+        batch_size=16,
+        max_epochs=500,
+        validation_fraction=0.5,
+        patience=3,
+        optimizer_kwargs={"lr": 3e-3},
+        progress_bar=False,
+    )
+    metrics = trainer.train(obs, masks, actions)
+    assert metrics.stopped_early
+    assert metrics.epochs_run < 500
+    assert metrics.best_epoch == metrics.epochs_run - 3
+    assert metrics.num_train == 64 and metrics.num_val == 64
+    assert len(metrics.val_loss_history) == metrics.epochs_run
+    best = min(metrics.val_loss_history)
+    assert metrics.val_loss_history.index(best) == metrics.best_epoch - 1
+    # The restored weights are the best epoch's: re-evaluating gives that loss.
+    assert metrics.val_loss == best
+    assert metrics.val_accuracy is not None and 0.0 <= metrics.val_accuracy <= 1.0
+
+
+def test_training_continues_on_a_second_call() -> None:
+    obs, masks, actions = argmax_dataset(seed=6, num_states=40)
+    trainer = BCTrainer(
+        policy=LinearPolicy((40,), 5, seed=0),
+        rng=0,
+        max_epochs=20,
+        validation_fraction=0.0,
+        optimizer_kwargs={"lr": 1e-2},
+        progress_bar=False,
+    )
+    first = trainer.train(obs, masks, actions)
+    second = trainer.train(obs, masks, actions)
+    assert second.train_loss < first.train_loss
+
+
+def test_cnn_bc_on_int8_board_observations() -> None:
+    rng = np.random.default_rng(0)
+    boards = rng.integers(0, 2, (64, 3, 3, 2)).astype(np.int8)
+    masks = ~boards.any(axis=3).reshape(64, 9)
+    masks[~masks.any(axis=1), 0] = True
+    actions = np.argmax(masks, axis=1)  # lowest legal cell
+    trainer = BCTrainer(
+        policy=SmallCNNPolicy(seed=0),
+        rng=0,
+        max_epochs=60,
+        validation_fraction=0.0,
+        optimizer_kwargs={"lr": 3e-3},
+        progress_bar=False,
+    )
+    assert trainer.train(boards, masks, actions).train_accuracy == 1.0
+
+
+def test_device_auto_and_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    obs, masks, actions = argmax_dataset(num_states=8)
+    trainer = BCTrainer(
+        policy=LinearPolicy((8,), 5), rng=0, max_epochs=2, progress_bar=False
+    )
+    assert trainer.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    trainer.train(obs, masks, actions)
+    assert capsys.readouterr().err == ""
+    BCTrainer(
+        policy=LinearPolicy((8,), 5), rng=0, max_epochs=2, progress_bar=True
+    ).train(obs, masks, actions)
+    assert "BC" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- validation
+
+
+def test_train_rejects_bad_datasets() -> None:
+    trainer = BCTrainer(policy=LinearPolicy((3,), 3, seed=0), rng=0, progress_bar=False)
+    obs = np.zeros((4, 3), np.float32)
+    masks = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=bool)
+    with pytest.raises(
+        ValueError, match=r"'observations': 4, 'action_masks': 4, 'targets': 3"
+    ):
+        trainer.train(obs, masks, np.array([0, 0, 1]))
+    with pytest.raises(ValueError, match="dataset is empty"):
+        trainer.train(obs[:0], masks[:0], np.zeros(0, np.int64))
+    with pytest.raises(
+        ValueError,
+        match=r"targets\[1\] = 1 is an illegal action in row 1 \(legal: \[0, 2\]\)",
+    ):
+        trainer.train(obs, masks, np.array([0, 1, 1, 2]))
+    with pytest.raises(
+        ValueError, match=r"targets\[2\] = 3 is not an action in \[0, 3\)"
+    ):
+        trainer.train(obs, masks, np.array([0, 0, 3, 2]))
+    with pytest.raises(TypeError, match="integer actions"):
+        trainer.train(obs, masks, np.array([0.0, 0.0, 1.0, 2.0]))
+    with pytest.raises(
+        ValueError, match=r"observations must have shape \(N, \*\(3,\)\)"
+    ):
+        trainer.train(np.zeros((4, 2)), masks, np.array([0, 0, 1, 2]))
+    with pytest.raises(ValueError, match="row 2 has no legal action"):
+        trainer.train(
+            obs, masks * np.array([[1], [1], [0], [1]], bool), np.array([0, 0, 1, 2])
+        )
+    soft = np.full((4, 3), 1 / 3)
+    with pytest.raises(
+        ValueError, match=r"targets row 0 puts mass 0\.333 on illegal actions"
+    ):
+        trainer.train(obs, masks, soft)
+    soft = masks / masks.sum(axis=1, keepdims=True)
+    soft[3] = [0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match=r"targets row 3 sums to 1\.5"):
+        trainer.train(obs, masks, soft)
+    soft[3] = [-0.5, 1.0, 0.5]
+    with pytest.raises(ValueError, match="targets row 3 is not a distribution"):
+        trainer.train(obs, masks, soft)
+
+
+def test_constructor_validates_arguments() -> None:
+    head = LinearPolicy((3,), 2)
+    with pytest.raises(TypeError, match="rng"):
+        BCTrainer(policy=head, rng="0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="PolicyHead"):
+        BCTrainer(policy=torch.nn.Linear(3, 2), rng=0)  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match="batch_size must be a positive integer, got 0"
+    ):
+        BCTrainer(policy=head, rng=0, batch_size=0)
+    with pytest.raises(
+        ValueError, match=r"validation_fraction must be in \[0, 1\), got 1\.0"
+    ):
+        BCTrainer(policy=head, rng=0, validation_fraction=1.0)
+    with pytest.raises(ValueError, match="invalid optimizer_kwargs"):
+        BCTrainer(policy=head, rng=0, optimizer_kwargs={"lr": -1.0})
+    with pytest.raises(TypeError):
+        BCTrainer(head, 0)  # type: ignore[call-arg, misc]  # keyword-only
+
+
+# ------------------------------------------------------- Tic-Tac-Toe, exact
+
+
+def _tictactoe_ready() -> bool:
+    names = ("mail_envs.tictactoe", "agents.experts.tictactoe", "agents.solvers")
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in names)
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not _tictactoe_ready(), reason="Tic-Tac-Toe model, expert or solver missing"
+)
+def test_cnn_bc_on_all_tictactoe_boards_has_zero_nash_conv() -> None:
+    """BC on all 4,520 non-terminal boards labelled by the deterministic minimax
+    expert reproduces it: the greedy profile has exact NashConv 0."""
+    from agents.experts.tictactoe import TicTacToeMinimaxExpert
+    from agents.solvers import nash_gap
+    from mail_envs.tictactoe import make_tictactoe_game, tictactoe_states
+
+    start = time.perf_counter()
+    game = make_tictactoe_game()
+    states = tictactoe_states()
+    assert game.observations is not None
+    expert = TicTacToeMinimaxExpert(policy="deterministic")
+    profile = []
+    num_labelled = 0
+    for player in range(2):
+        movers = np.flatnonzero(states.mover == player)
+        obs = game.observations[player][movers]
+        masks = game.legal_masks[player][movers]
+        labels = expert(obs, masks).argmax(axis=1)
+        num_labelled += len(movers)
+        trainer = BCTrainer(
+            policy=SmallCNNPolicy(seed=player),
+            rng=player,
+            batch_size=128,
+            max_epochs=150,
+            validation_fraction=0.0,
+            optimizer_kwargs={"lr": 2e-3},
+            progress_bar=False,
+        )
+        metrics = trainer.train(obs, masks, labels)
+        assert metrics.train_accuracy == 1.0
+        profile.append(trainer.as_policy("greedy"))
+    assert num_labelled == 4520
+    result = nash_gap(game, profile)
+    elapsed = time.perf_counter() - start
+    print(
+        f"TTT CNN BC on all boards: NashConv {result.nash_conv:.3g} in {elapsed:.1f} s"
+    )
+    assert result.nash_conv <= 1e-12
