@@ -1,0 +1,427 @@
+"""LSVI-UCB-ZERO exploration and LSVI-UCB-ZERO-BC (linear features, finite horizon).
+
+The interactive MAIL algorithm for linear Markov games of Viano, Freihaut et
+al. ("Multi-agent imitation learning with function approximation: linear
+Markov games and beyond"): to learn player ``i``'s policy, player ``i`` follows
+the expert while another player, the *explorer*, runs reward-free exploration
+— LSVI-UCB (Jin, Yang, Wang, Jordan 2020, "Provably efficient reinforcement
+learning with linear function approximation", Algorithm 1) with the reward set
+to zero, so the exploration bonus is the only signal (as in the reward-free
+exploration of Jin, Krishnamurthy, Simchowitz, Yu 2020). Every state the
+learning player visits is labelled by the expert; behaviour cloning with the
+softmax-linear policy over the feature map gives the learned policy.
+
+For episode ``k`` and step ``h = H-1, ..., 0`` (``V_H = 0``, terminal states
+have value 0), with the explorer's features ``phi(s, a)`` in ``R^d``::
+
+    Lambda_h = lambda I + sum_{tau < k} phi_h^tau phi_h^tau^T
+    w_h      = Lambda_h^-1 sum_{tau < k} phi_h^tau V_{h+1}(s_{h+1}^tau)
+    Q_h(s,a) = min(H, phi(s,a)^T w_h + beta sqrt(phi(s,a)^T Lambda_h^-1 phi(s,a)))
+    V_h(s)   = max over the explorer's legal a of Q_h(s, a)
+
+then the explorer plays ``argmax_a Q_h(s_h, a)`` (ties broken uniformly at
+random by the seeded generator) and the other players sample the expert.
+
+Implementation: ``Lambda_h^-1`` is updated by Sherman–Morrison after every
+step; the quadratic forms ``phi^T Lambda_h^-1 phi`` of ALL (state, action)
+pairs are kept up to date by the same rank-one downdate (``O(SAd)`` per step);
+the backward pass is three matrix-vector products per step ``h`` over all
+states at once. Episodes are sampled on the model
+(:class:`~mail_envs.core.TabularMarkovGame`), not by stepping the env: the
+model gives the same transitions and is much faster.
+
+Defaults follow the paper: ``beta = 10``, ``lambda = 0.1``, ``H = 10``.
+
+Example:
+    >>> import numpy as np
+    >>> from mail_envs.core import TabularMarkovGame
+    >>> game = TabularMarkovGame(
+    ...     num_actions=(2, 2),
+    ...     next_states=np.array([[[0], [1], [1], [0]], [[1], [1], [1], [1]]]),
+    ...     next_probs=np.ones((2, 4, 1)),
+    ...     rewards=np.zeros((2, 2, 4)),
+    ...     legal_masks=(np.ones((2, 2), bool), np.ones((2, 2), bool)),
+    ...     initial_distribution=np.array([1.0, 0.0]),
+    ...     gamma=0.9,
+    ... )
+    >>> expert = (np.full((2, 2), 0.5), np.full((2, 2), 0.5))
+    >>> tabular = np.eye(4).reshape(2, 2, 4)
+    >>> explorer = LSVIUCBZero(num_episodes=5, horizon=3, seed=0)
+    >>> out = explorer.explore(game, expert, tabular, explorer=1)
+    >>> out.labels[0].num_queries
+    15
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.uniform_explore import (
+    ExpertLabels,
+    ImitationResult,
+    Trajectories,
+    behaviour_clone,
+    check_expert_policies,
+    check_features,
+    collect_labels,
+    default_explorer,
+    expert_rows,
+    sample_categorical,
+    sample_next_states,
+    terminal_mask,
+)
+from mail_envs.core import TabularMarkovGame
+from mail_wrappers.elliptical import sherman_morrison_update
+
+__all__ = ["LSVIExploration", "LSVIUCBZero", "LSVIUCBZeroBC", "optimistic_q_values"]
+
+
+@dataclass(frozen=True)
+class LSVIExploration:
+    """What one LSVI-UCB-ZERO exploration run produced.
+
+    Attributes:
+        explorer: The exploring player.
+        trajectories: The ``K`` episodes played.
+        labels: Expert labels of every non-exploring player, indexed by player
+            (``None`` at the explorer's index).
+        cov_inv: ``(H, d, d)`` final ``Lambda_h^-1`` (Sherman–Morrison).
+        bonuses: ``(H, S, A_explorer)`` final bonuses
+            ``beta * sqrt(phi^T Lambda_h^-1 phi)``.
+        initial_bonuses: ``(S, A_explorer)`` bonuses before any data
+            (``beta * ||phi|| / sqrt(lambda)``).
+        q_values: ``(H, S, A_explorer)`` optimistic Q values from all ``K``
+            episodes' data (what episode ``K + 1`` would act on).
+    """
+
+    explorer: int
+    trajectories: Trajectories
+    labels: tuple[ExpertLabels | None, ...]
+    cov_inv: np.ndarray
+    bonuses: np.ndarray
+    initial_bonuses: np.ndarray
+    q_values: np.ndarray
+
+
+def optimistic_q_values(
+    features: np.ndarray,
+    legal: np.ndarray,
+    terminal: np.ndarray,
+    *,
+    cov_inv: np.ndarray,
+    quad: np.ndarray,
+    data_phi: np.ndarray,
+    data_next: np.ndarray,
+    counts: np.ndarray,
+    beta: float,
+) -> np.ndarray:
+    """The backward pass of LSVI-UCB with zero reward, for all states at once.
+
+    Jin et al. (2020), Algorithm 1, lines 4-7 with ``r = 0``: for
+    ``h = H-1, ..., 0``, ``w_h = Lambda_h^-1 sum_tau phi_h^tau V_{h+1}(s')`` and
+    ``Q_h = min(H, phi^T w_h + beta sqrt(phi^T Lambda_h^-1 phi))``; ``V_H = 0``
+    and terminal states have value 0.
+
+    Args:
+        features: ``(S, A, d)`` explorer features.
+        legal: ``(S, A)`` the explorer's legal actions.
+        terminal: ``(S,)`` terminal states.
+        cov_inv: ``(H, d, d)`` ``Lambda_h^-1``.
+        quad: ``(H, S * A)`` ``phi^T Lambda_h^-1 phi`` of every (state, action).
+        data_phi: ``(H, >= max(counts), d)`` stored features per step.
+        data_next: ``(H, >= max(counts))`` stored next states per step.
+        counts: ``(H,)`` number of stored transitions per step.
+        beta: Bonus scale.
+
+    Returns:
+        ``(H, S, A)`` optimistic Q values, ``-inf`` on illegal actions.
+    """
+    num_s, num_a, d = features.shape
+    big_h = cov_inv.shape[0]
+    flat = features.reshape(num_s * num_a, d)
+    q = np.empty((big_h, num_s, num_a))
+    v_next = np.zeros(num_s)
+    for h in range(big_h - 1, -1, -1):
+        c = counts[h]
+        w = cov_inv[h] @ (data_phi[h, :c].T @ v_next[data_next[h, :c]])
+        bonus = beta * np.sqrt(np.maximum(quad[h], 0.0))
+        q_h = np.minimum(flat @ w + bonus, float(big_h)).reshape(num_s, num_a)
+        q[h] = np.where(legal, q_h, -np.inf)
+        v_next = q[h].max(axis=1)
+        v_next[terminal] = 0.0
+    return q
+
+
+class LSVIUCBZero:
+    """Reward-free LSVI-UCB exploration by one player against expert players.
+
+    Args:
+        beta: Bonus scale ``beta`` (paper: 10).
+        ridge: Ridge ``lambda`` of ``Lambda_h`` (paper: 0.1).
+        horizon: Steps per episode ``H`` (paper: 10); also the cap of ``Q``.
+        num_episodes: Episodes ``K``.
+        seed: Seed of the initial states, expert actions, transitions and tie
+            breaks.
+
+    Raises:
+        ValueError: If a parameter is out of range.
+    """
+
+    def __init__(
+        self,
+        *,
+        beta: float = 10.0,
+        ridge: float = 0.1,
+        horizon: int = 10,
+        num_episodes: int = 50,
+        seed: int | np.random.SeedSequence = 0,
+    ) -> None:
+        if not beta >= 0:
+            raise ValueError(f"beta must be >= 0, got {beta!r}")
+        if not ridge > 0:
+            raise ValueError(f"ridge must be > 0, got {ridge!r}")
+        if int(horizon) != horizon or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        if int(num_episodes) != num_episodes or num_episodes < 1:
+            raise ValueError(
+                f"num_episodes must be a positive integer, got {num_episodes!r}"
+            )
+        self.beta = float(beta)
+        self.ridge = float(ridge)
+        self.horizon = int(horizon)
+        self.num_episodes = int(num_episodes)
+        self.seed = seed
+
+    def explore(
+        self,
+        game: TabularMarkovGame,
+        expert_policies: Sequence[np.ndarray],
+        features: np.ndarray,
+        *,
+        explorer: int,
+    ) -> LSVIExploration:
+        """Run ``K`` episodes of LSVI-UCB-ZERO and label the other players.
+
+        Args:
+            game: The game (its model is sampled).
+            expert_policies: Expert tables of every player, ``(S, A_j)`` or
+                time-indexed ``(T, S, A_j)``; the explorer's is ignored.
+            features: ``(S, A_explorer, d)`` explorer features ``phi(s, a)``.
+            explorer: The exploring player.
+
+        Returns:
+            The :class:`LSVIExploration`.
+
+        Raises:
+            ValueError: If a table or the features have the wrong shape, or
+                ``explorer`` is not a player.
+        """
+        n = game.num_players
+        if not 0 <= int(explorer) < n:
+            raise ValueError(f"explorer must be in [0, {n}), got {explorer!r}")
+        if n < 2:
+            raise ValueError(f"need at least two players, got {n}")
+        experts = check_expert_policies(game, expert_policies)
+        phi = check_features(game, explorer, features)
+        num_s, num_a, d = phi.shape
+        big_h, big_k = self.horizon, self.num_episodes
+        rng = np.random.default_rng(self.seed)
+
+        flat = phi.reshape(num_s * num_a, d)
+        legal = game.legal_masks[explorer]
+        terminal = terminal_mask(game)
+        cov_inv = np.broadcast_to(np.eye(d) / self.ridge, (big_h, d, d)).copy()
+        quad = np.broadcast_to(
+            np.einsum("nd,nd->n", flat, flat) / self.ridge, (big_h, num_s * num_a)
+        ).copy()
+        initial_bonuses = self.beta * np.sqrt(quad[0]).reshape(num_s, num_a)
+        data_phi = np.zeros((big_h, big_k, d))
+        data_next = np.zeros((big_h, big_k), dtype=np.int64)
+        counts = np.zeros(big_h, dtype=np.int64)
+
+        states = np.empty((big_k, big_h + 1), dtype=np.int64)
+        actions = np.full((n, big_k, big_h), -1, dtype=np.int64)
+        alive = np.zeros((big_k, big_h), dtype=bool)
+        others = [j for j in range(n) if j != explorer]
+        initial = sample_categorical(
+            np.broadcast_to(game.initial_distribution, (big_k, num_s)), rng
+        )
+
+        for k in range(big_k):
+            # Backward pass: optimistic Q for every state at once.
+            q = optimistic_q_values(
+                phi,
+                legal,
+                terminal,
+                cov_inv=cov_inv,
+                quad=quad,
+                data_phi=data_phi,
+                data_next=data_next,
+                counts=counts,
+                beta=self.beta,
+            )
+            # Forward pass: the explorer is greedy, the others follow the expert.
+            s = int(initial[k])
+            states[k] = s
+            for h in range(big_h):
+                if terminal[s]:
+                    break
+                alive[k, h] = True
+                row = q[h, s]
+                best = np.flatnonzero(row == row.max())
+                a_exp = int(best[rng.integers(best.size)] if best.size > 1 else best[0])
+                actions[explorer, k, h] = a_exp
+                for j in others:
+                    probs = expert_rows(experts[j], h, np.array([s]))
+                    actions[j, k, h] = sample_categorical(probs, rng)[0]
+                joint = np.ravel_multi_index(tuple(actions[:, k, h]), game.num_actions)
+                nxt = int(sample_next_states(game, np.array([s]), joint[None], rng)[0])
+                # Sherman–Morrison update of Lambda_h^-1 and of all quadratic forms.
+                x = phi[s, a_exp]
+                u = cov_inv[h] @ x
+                denom = 1.0 + float(x @ u)
+                cov_inv[h] = sherman_morrison_update(cov_inv[h], x)
+                proj = flat @ u
+                quad[h] -= proj * proj / denom
+                data_phi[h, counts[h]] = x
+                data_next[h, counts[h]] = nxt
+                counts[h] += 1
+                states[k, h + 1 :] = nxt
+                s = nxt
+
+        trajectories = Trajectories(states=states, actions=actions, alive=alive)
+        final_q = optimistic_q_values(
+            phi,
+            legal,
+            terminal,
+            cov_inv=cov_inv,
+            quad=quad,
+            data_phi=data_phi,
+            data_next=data_next,
+            counts=counts,
+            beta=self.beta,
+        )
+        labels = tuple(
+            None if j == explorer else collect_labels(game, trajectories, experts, j)
+            for j in range(n)
+        )
+        return LSVIExploration(
+            explorer=int(explorer),
+            trajectories=trajectories,
+            labels=labels,
+            cov_inv=cov_inv,
+            bonuses=self.beta
+            * np.sqrt(np.maximum(quad, 0.0)).reshape(big_h, num_s, num_a),
+            initial_bonuses=initial_bonuses,
+            q_values=final_q,
+        )
+
+
+class LSVIUCBZeroBC:
+    """LSVI-UCB-ZERO-BC: interactive MAIL with linear features.
+
+    For every player ``i``: player ``i`` follows the expert while the explorer
+    (player ``(i + 1) % n``) runs :class:`LSVIUCBZero` for ``K`` episodes over
+    its feature map; BC with the softmax-linear policy over player ``i``'s
+    feature map on ``i``'s expert labels gives ``pi_i``
+    (:func:`~agents.uniform_explore.fit_softmax_linear`). The learned profile
+    is ``(pi_0, ..., pi_{n-1})``; evaluate it exactly with
+    :func:`agents.solvers.nash_gap`.
+
+    Args:
+        beta: Bonus scale (paper: 10).
+        ridge: Ridge ``lambda`` (paper: 0.1).
+        horizon: Steps per episode ``H`` (paper: 10).
+        num_episodes: Episodes ``K`` per learning player.
+        l2: Ridge weight of the BC fit.
+        seed: Seed; each player's run gets its own child stream.
+
+    Example:
+        >>> from agents.features import tabular_features
+        >>> from agents.solvers import nash_gap, solve_zero_sum
+        >>> from mail_envs.gridworld import make_gridworld_game
+        >>> game = make_gridworld_game(size=3)
+        >>> expert = solve_zero_sum(game).policies
+        >>> feats = [tabular_features(game, i) for i in range(2)]
+        >>> result = LSVIUCBZeroBC(num_episodes=50, seed=0).run(game, expert, feats)
+        >>> result.num_queries, nash_gap(game, list(result.policies)).nash_conv < 0.2
+        ((500, 500), True)
+    """
+
+    def __init__(
+        self,
+        *,
+        beta: float = 10.0,
+        ridge: float = 0.1,
+        horizon: int = 10,
+        num_episodes: int = 50,
+        l2: float = 1e-4,
+        seed: int = 0,
+    ) -> None:
+        # Validate once through the explorer's constructor.
+        LSVIUCBZero(beta=beta, ridge=ridge, horizon=horizon, num_episodes=num_episodes)
+        if not l2 > 0:
+            raise ValueError(f"l2 must be > 0, got {l2!r}")
+        self.beta = float(beta)
+        self.ridge = float(ridge)
+        self.horizon = int(horizon)
+        self.num_episodes = int(num_episodes)
+        self.l2 = float(l2)
+        self.seed = int(seed)
+
+    def run(
+        self,
+        game: TabularMarkovGame,
+        expert_policies: Sequence[np.ndarray],
+        features: Sequence[np.ndarray],
+    ) -> ImitationResult:
+        """Explore once per learning player, then clone every player.
+
+        Args:
+            game: The game.
+            expert_policies: Expert tables, ``(S, A_j)`` or ``(T, S, A_j)``.
+            features: One ``(S, A_j, d_j)`` feature map per player: the
+                explorer's features for LSVI and the learner's BC policy class.
+
+        Returns:
+            The :class:`~agents.uniform_explore.ImitationResult`
+            (``method="lsvi-ucb-zero"``).
+
+        Raises:
+            ValueError: On a bad table or feature shape.
+        """
+        n = game.num_players
+        if len(features) != n:
+            raise ValueError(
+                f"features must hold one array per player ({n}), got {len(features)}"
+            )
+        experts = check_expert_policies(game, expert_policies)
+        seeds = np.random.SeedSequence(self.seed).spawn(n)
+        thetas, tables, all_labels = [], [], []
+        for i in range(n):
+            j = default_explorer(i, n)
+            explorer = LSVIUCBZero(
+                beta=self.beta,
+                ridge=self.ridge,
+                horizon=self.horizon,
+                num_episodes=self.num_episodes,
+                seed=seeds[i],
+            )
+            out = explorer.explore(game, experts, features[j], explorer=j)
+            labels = out.labels[i]
+            assert labels is not None  # i != j by construction
+            theta, table = behaviour_clone(game, labels, features[i], l2=self.l2)
+            thetas.append(theta)
+            tables.append(table)
+            all_labels.append(labels)
+        return ImitationResult(
+            method="lsvi-ucb-zero",
+            policies=tuple(tables),
+            thetas=tuple(thetas),
+            labels=tuple(all_labels),
+            num_episodes=self.num_episodes,
+            horizon=self.horizon,
+        )
