@@ -386,6 +386,7 @@ def feature_concentrability(
     player: int,
     *,
     ridge: float = 1e-3,
+    normalize: bool = True,
     restarts: int = 5,
     rounds: int = 20,
     seed: int = 0,
@@ -400,6 +401,9 @@ def feature_concentrability(
         ridge: Added to ``Sigma_E``'s diagonal (one-hot features leave it
             singular where the expert never goes; the bound then grows like
             ``ridge^-1/2``).
+        normalize: Scale ``phi`` so that ``max ||phi(s, a)|| = 1`` first, so that
+            ``ridge`` means the same for every map (without a ridge, ``C`` does
+            not depend on the scale of ``phi``).
         restarts: Random initial directions (plus the all-ones direction).
         rounds: Alternation rounds per restart (stops early at a fixed point).
         seed: Seed of the initial directions.
@@ -422,6 +426,8 @@ def feature_concentrability(
     if not ridge > 0:
         raise ValueError(f"ridge must be > 0, got {ridge!r}")
     phi = np.asarray(features, dtype=np.float64)
+    if normalize:
+        phi = phi / max(float(np.linalg.norm(phi, axis=2).max()), 1e-300)
     tables = policy_tables(game, expert)
     occ = occupancy_measure(game, tables).player_state_action[player]
     dim = phi.shape[2]
