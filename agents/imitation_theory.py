@@ -344,7 +344,7 @@ def best_response_continuity(
             )
             found = max(found, dist)
             if adv >= best_score:
-                best_score, best_profile = adv, candidate
+                best_score, best_profile = adv, tuple(candidate)
         d_random.append(best_rand)
         d_adv.append(found)
     return BRContinuity(

@@ -116,7 +116,7 @@ class TabularMarkovGame:
     initial_distribution: np.ndarray
     gamma: float = 1.0
     horizon: int | None = None
-    terminal: np.ndarray | None = None
+    terminal: np.ndarray = None  # type: ignore[assignment]  # None: no terminal states
     observations: tuple[np.ndarray, ...] | None = None
     name: str = "tabular"
     player_names: tuple[str, ...] = ()

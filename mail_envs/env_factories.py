@@ -60,6 +60,10 @@ def tabular_env_factories(
         "render_fps": 4,
     }
     env_keys = ("max_cycles", "render_mode", "illegal_action", "illegal_reward")
+    aec_class = type(f"{name}_aec", (TabularAECEnv,), {"metadata": metadata})
+    parallel_class = type(
+        f"{name}_parallel", (TabularParallelEnv,), {"metadata": metadata}
+    )
 
     def split(kwargs: dict[str, Any]) -> tuple[TabularMarkovGame, dict[str, Any]]:
         env_kwargs = {k: kwargs.pop(k) for k in env_keys if k in kwargs}
@@ -70,18 +74,14 @@ def tabular_env_factories(
 
     def raw_env(**kwargs: Any) -> TabularAECEnv:
         game, env_kwargs = split(kwargs)
-        aec = TabularAECEnv(game, **env_kwargs)
-        aec.metadata = metadata
-        return aec
+        return aec_class(game, **env_kwargs)
 
     def env(**kwargs: Any) -> wrappers.OrderEnforcingWrapper:
         return wrappers.OrderEnforcingWrapper(raw_env(**kwargs))
 
     def parallel_env(**kwargs: Any) -> TabularParallelEnv:
         game, env_kwargs = split(kwargs)
-        par = TabularParallelEnv(game, **env_kwargs)
-        par.metadata = metadata
-        return par
+        return parallel_class(game, **env_kwargs)
 
     raw_env.__doc__ = f"Unwrapped AEC env of ``{name}``; kwargs of the game factory."
     env.__doc__ = f"AEC env of ``{name}`` with PettingZoo's order enforcement."
