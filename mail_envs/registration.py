@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import pettingzoo
 
-__all__ = ["GAMES", "GameInfo", "register_envs"]
+__all__ = [
+    "GAMES",
+    "GYMNASIUM_ENVS",
+    "GameInfo",
+    "register_envs",
+    "register_gymnasium_envs",
+]
 
 
 @dataclass(frozen=True)

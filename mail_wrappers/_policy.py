@@ -1,0 +1,221 @@
+"""Shared plumbing of the wrappers: observations, masks and policy calls.
+
+Observations of board games are ``Dict(observation, action_mask)`` as in
+PettingZoo's classic envs; other envs give a plain array and (maybe) an
+``action_mask`` in their info. These helpers turn either into the
+``(observation, mask)`` pair a :class:`~mail_envs.core.BatchedPolicy` expects,
+call the policy on a batch, check what it returns and sample from it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from mail_envs.core import BatchedPolicy
+
+#: Up to this many actions, a single row is checked and sampled in plain Python.
+_SMALL = 64
+
+__all__ = [
+    "call_policy",
+    "num_discrete_actions",
+    "sample_actions",
+    "split_observation",
+]
+
+
+def num_discrete_actions(space: gymnasium.spaces.Space[Any], agent: object) -> int:
+    """Number of actions of a ``Discrete`` action space.
+
+    Args:
+        space: The agent's action space.
+        agent: The agent (named in the error message).
+
+    Returns:
+        ``space.n``.
+
+    Raises:
+        TypeError: If ``space`` is not ``gymnasium.spaces.Discrete``.
+    """
+    if not isinstance(space, gymnasium.spaces.Discrete):
+        raise TypeError(
+            f"action space of agent {agent!r} must be gymnasium.spaces.Discrete, "
+            f"got {space!r}"
+        )
+    return int(space.n)
+
+
+def split_observation(
+    observation: Any,
+    info: Mapping[str, Any] | None,
+    num_actions: int,
+    *,
+    require_legal: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split an env observation into ``(observation, boolean action mask)``.
+
+    A ``dict`` observation with ``"observation"`` and ``"action_mask"`` keys
+    (PettingZoo classic) gives both; otherwise the mask is
+    ``info["action_mask"]`` when present, else all ones.
+
+    Args:
+        observation: The raw observation.
+        info: The agent's info dict, or None.
+        num_actions: Size of the action space.
+        require_legal: Raise if the mask has no legal action (a terminal
+            observation may have none).
+
+    Returns:
+        The observation array and a ``(num_actions,)`` boolean mask.
+
+    Raises:
+        ValueError: If the mask has the wrong size, or no legal action while
+            ``require_legal``.
+    """
+    if (type(observation) is dict or isinstance(observation, Mapping)) and (
+        "observation" in observation
+    ):
+        obs = np.asarray(observation["observation"])
+        mask_src = observation.get("action_mask")
+    else:
+        obs = np.asarray(observation)
+        mask_src = None
+    if mask_src is None and info is not None:
+        mask_src = info.get("action_mask")
+    if mask_src is None:
+        return obs, np.ones(num_actions, dtype=bool)
+    mask = np.asarray(mask_src).astype(bool, copy=False).reshape(-1)
+    if mask.shape != (num_actions,):
+        raise ValueError(
+            f"action mask must have shape ({num_actions},), got {mask.shape}"
+        )
+    if require_legal and not mask.any():
+        raise ValueError("action mask has no legal action")
+    return obs, mask
+
+
+def call_policy(
+    policy: BatchedPolicy,
+    observations: np.ndarray,
+    masks: np.ndarray,
+    *,
+    name: str = "policy",
+) -> np.ndarray:
+    """Call a batched policy and check that it returns distributions.
+
+    Args:
+        policy: ``policy(observations (B, ...), masks (B, A)) -> probs (B, A)``.
+        observations: ``(B, *obs_shape)`` observations.
+        masks: ``(B, A)`` boolean legal-action masks.
+        name: What to call the policy in error messages.
+
+    Returns:
+        ``(B, A)`` float64 probabilities, exactly as the policy returned them
+        (unless round-off made an entry negative: then clipped and
+        renormalised).
+
+    Raises:
+        ValueError: If the output has the wrong shape, negative or non-finite
+            entries, rows that do not sum to 1, or mass on illegal actions.
+    """
+    probs = np.asarray(policy(observations, masks), dtype=np.float64)
+    if probs.shape != masks.shape:
+        raise ValueError(
+            f"{name} returned probabilities of shape {probs.shape}, expected "
+            f"{masks.shape}"
+        )
+    if probs.shape[0] == 1 and probs.shape[1] <= _SMALL:
+        # One row (a turn-based step): plain floats beat numpy's call overhead.
+        row = probs[0].tolist()
+        legal_mass = sum(p for p, ok in zip(row, masks[0].tolist(), strict=True) if ok)
+        lowest_row = min(row)
+        if not (
+            lowest_row >= -1e-12
+            and sum(row) - legal_mass <= 1e-9
+            and abs(legal_mass - 1.0) <= 1e-6
+        ):
+            _raise_invalid(
+                probs,
+                masks,
+                probs.sum(axis=1),
+                np.einsum("ij,ij->i", probs, masks),
+                name,
+            )
+        if lowest_row < 0.0:
+            probs = np.clip(probs, 0.0, None)
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+    # Few whole-array reductions (this runs on every env step); NaN fails
+    # every comparison, so it takes the slow path that names the problem.
+    lowest = probs.min()
+    totals = probs.sum(axis=1)
+    legal = np.einsum("ij,ij->i", probs, masks)
+    if not (
+        lowest >= -1e-12
+        and (totals - legal).max() <= 1e-9
+        and np.abs(legal - 1.0).max() <= 1e-6
+    ):
+        _raise_invalid(probs, masks, totals, legal, name)
+    if lowest < 0.0:  # rare: round-off below zero
+        probs = np.clip(probs, 0.0, None)
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def _raise_invalid(
+    probs: np.ndarray,
+    masks: np.ndarray,
+    totals: np.ndarray,
+    legal: np.ndarray,
+    name: str,
+) -> None:
+    invalid = ~(probs >= -1e-12)
+    if invalid.any():
+        row = int(np.argwhere(invalid)[0, 0])
+        raise ValueError(f"{name} returned invalid probabilities {probs[row]}")
+    illegal = totals - legal
+    if np.any(illegal > 1e-9):
+        row = int(np.argmax(illegal))
+        raise ValueError(
+            f"{name} puts mass {illegal[row]:.3g} on illegal actions: probs "
+            f"{probs[row]}, mask {masks[row].astype(int)}"
+        )
+    row = int(np.argmax(np.abs(legal - 1.0)))
+    raise ValueError(f"{name} returned probabilities summing to {totals[row]!r}")
+
+
+def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sample one action per row of ``probs`` by inverse CDF (vectorized).
+
+    Args:
+        probs: ``(B, A)`` distributions.
+        rng: Random generator; one uniform draw per row.
+
+    Returns:
+        ``(B,)`` int64 actions; never an action of probability 0.
+    """
+    num_actions = probs.shape[1]
+    if probs.shape[0] == 1 and num_actions <= _SMALL:
+        # One draw: the same float64 running sum and comparison as below, on
+        # plain floats (same random stream, same result).
+        running = list(itertools.accumulate(probs[0].tolist()))
+        a = bisect.bisect_right(running, rng.random() * running[-1])
+        if a >= num_actions:  # see below
+            a = int(np.flatnonzero(probs[0])[-1])
+        return np.array([a], dtype=np.int64)
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0]) * cdf[:, -1]
+    actions = (cdf <= u[:, None]).sum(axis=1)
+    # u < cdf[-1] except by a rounding of probability ~2^-53; never return an
+    # action of probability 0 (or past the end) then.
+    bad = actions >= num_actions
+    if bad.any():
+        last = num_actions - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
+        actions = np.where(bad, last, actions)
+    return actions.astype(np.int64, copy=False)

@@ -1,0 +1,230 @@
+"""Single-agent Gymnasium views of the games: one seat against the expert.
+
+These factories are the entry points of the Gymnasium ids that
+:func:`mail_envs.registration.register_gymnasium_envs` registers:
+
+* ``mail_envs/TicTacToe-vs-expert-v0``: Tic-Tac-Toe against the minimax
+  expert (uniform over optimal moves); default seat ``player_1`` (X, first).
+* ``mail_envs/Connect4-vs-expert-v0``: Connect Four against the bitbully
+  solver expert; default seat ``player_0`` (first).
+* ``mail_envs/Gridworld-vs-expert-v0``: the Gridworld race against the Nash
+  policy of ``agents.solvers.solve_zero_sum``; default seat ``player_0``.
+* ``mail_envs/Chain-vs-expert-v0``: the chain game against the Nash guard;
+  default seat ``player_1`` (the explorer).
+
+Register them by importing :mod:`mail_envs` first (or use the module-prefixed
+id, which imports it for you)::
+
+    import gymnasium as gym
+    import mail_envs  # registers the ids
+    env = gym.make("mail_envs/TicTacToe-vs-expert-v0", controlled_agent="player_2")
+    env = gym.make("mail_envs:mail_envs/Gridworld-vs-expert-v0", size=4)
+
+Every factory takes ``controlled_agent``, ``flatten_observation`` (the
+``"observation"`` Box only, for SB3 ``DQN``/``PPO``), ``opponent`` (any
+opponent policy of :class:`~mail_wrappers.frozen_opponent.FrozenOpponentWrapper`
+to replace the expert), ``seed`` and ``render_mode``; other keywords go to
+the game's env. The experts and solvers live in :mod:`agents` and are
+imported only when a factory runs (imports point downward: ``mail_envs ->
+mail_wrappers -> agents``).
+
+### Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mail_wrappers.frozen_opponent import FrozenOpponentWrapper, OpponentPolicy
+from mail_wrappers.table_policy import TablePolicy
+
+__all__ = [
+    "make_chain_vs_expert",
+    "make_connect4_vs_expert",
+    "make_gridworld_vs_expert",
+    "make_tictactoe_vs_expert",
+    "nash_opponents",
+]
+
+
+def nash_opponents(env: Any, controlled_agent: str) -> dict[str, TablePolicy]:
+    """Nash-equilibrium policies of every other agent of a tabular env.
+
+    Solves ``env.game`` (a zero-sum :class:`~mail_envs.core.TabularMarkovGame`)
+    with :func:`agents.solvers.solve_zero_sum` and wraps each opponent's table
+    in a :class:`~mail_wrappers.table_policy.TablePolicy` (finite-horizon
+    games: the non-stationary policy, indexed by the env's ``num_steps``).
+
+    Args:
+        env: A tabular PettingZoo env (it, or its ``unwrapped``, has ``game``).
+        controlled_agent: The agent not to solve for.
+
+    Returns:
+        ``{agent: policy}`` for every other agent.
+    """
+    from agents.solvers import solve_zero_sum  # lazy: agents sits above us
+
+    base = env.unwrapped
+    game = base.game
+    equilibrium = solve_zero_sum(game)
+    step_source = None if game.horizon is None else (lambda: base.num_steps)
+    return {
+        name: TablePolicy(game, i, equilibrium.policies[i], step_source=step_source)
+        for i, name in enumerate(game.player_names)
+        if name != controlled_agent
+    }
+
+
+def make_tictactoe_vs_expert(
+    *,
+    controlled_agent: str = "player_1",
+    flatten_observation: bool = False,
+    opponent: OpponentPolicy | None = None,
+    expert_policy: str = "uniform",
+    seed: int | None = None,
+    render_mode: str | None = None,
+) -> FrozenOpponentWrapper:
+    """Tic-Tac-Toe (``mail/tictactoe-v0``) against the minimax expert.
+
+    Args:
+        controlled_agent: ``"player_1"`` (moves first) or ``"player_2"``.
+        flatten_observation: Observation ``Box(0, 1, (3, 3, 2), int8)`` only.
+        opponent: Replaces the expert when given.
+        expert_policy: ``"uniform"`` over optimal moves or ``"deterministic"``.
+        seed: Seed of the opponent's sampling.
+        render_mode: Passed to the env.
+
+    Returns:
+        The single-agent env.
+    """
+    from mail_envs.tictactoe import env as make_env
+
+    if opponent is None:
+        from agents.experts.tictactoe import TicTacToeMinimaxExpert
+
+        opponent = TicTacToeMinimaxExpert(policy=expert_policy)  # type: ignore[arg-type]
+    return FrozenOpponentWrapper(
+        make_env(render_mode=render_mode),
+        controlled_agent,
+        opponent,
+        flatten_observation=flatten_observation,
+        seed=seed,
+    )
+
+
+def make_connect4_vs_expert(
+    *,
+    controlled_agent: str = "player_0",
+    flatten_observation: bool = False,
+    opponent: OpponentPolicy | None = None,
+    expert_mode: str = "uniform",
+    seed: int | None = None,
+    render_mode: str | None = None,
+) -> FrozenOpponentWrapper:
+    """Connect Four (``mail/connect4-v0``) against the bitbully solver expert.
+
+    Args:
+        controlled_agent: ``"player_0"`` (moves first) or ``"player_1"``.
+        flatten_observation: Observation ``Box(0, 1, (6, 7, 2), int8)`` only.
+        opponent: Replaces the expert when given.
+        expert_mode: ``"uniform"`` over optimal moves or ``"deterministic"``.
+        seed: Seed of the opponent's sampling.
+        render_mode: Passed to the env.
+
+    Returns:
+        The single-agent env.
+    """
+    from mail_envs.connect4 import env as make_env
+
+    if opponent is None:
+        from agents.experts.connect4 import Connect4Expert
+
+        opponent = Connect4Expert(mode=expert_mode)  # type: ignore[arg-type]
+    return FrozenOpponentWrapper(
+        make_env(render_mode=render_mode),
+        controlled_agent,
+        opponent,
+        flatten_observation=flatten_observation,
+        seed=seed,
+    )
+
+
+def make_gridworld_vs_expert(
+    *,
+    controlled_agent: str = "player_0",
+    flatten_observation: bool = False,
+    opponent: OpponentPolicy | None = None,
+    seed: int | None = None,
+    render_mode: str | None = None,
+    **env_kwargs: Any,
+) -> FrozenOpponentWrapper:
+    """Gridworld race (``mail/gridworld-v0``, Parallel) against its Nash policy.
+
+    Args:
+        controlled_agent: ``"player_0"`` or ``"player_1"``.
+        flatten_observation: Observation the one-hot state Box only.
+        opponent: Replaces the Nash policy when given.
+        seed: Seed of the opponent's sampling.
+        render_mode: Passed to the env.
+        **env_kwargs: Passed to :func:`mail_envs.gridworld.parallel_env`
+            (``size``, ``gamma``, ``horizon``, ``max_cycles``, ...).
+
+    Returns:
+        The single-agent env.
+    """
+    from mail_envs.gridworld import parallel_env
+
+    env = parallel_env(render_mode=render_mode, **env_kwargs)
+    if opponent is None:
+        opponent = nash_opponents(env, controlled_agent)  # type: ignore[assignment]
+    return FrozenOpponentWrapper(
+        env,
+        controlled_agent,
+        opponent,  # type: ignore[arg-type]
+        flatten_observation=flatten_observation,
+        seed=seed,
+    )
+
+
+def make_chain_vs_expert(
+    *,
+    controlled_agent: str = "player_1",
+    flatten_observation: bool = False,
+    opponent: OpponentPolicy | None = None,
+    seed: int | None = None,
+    render_mode: str | None = None,
+    **env_kwargs: Any,
+) -> FrozenOpponentWrapper:
+    """Chain game (``mail/chain-v0``, Parallel) against its Nash policy.
+
+    Args:
+        controlled_agent: ``"player_1"`` (the explorer) or ``"player_0"``
+            (the guard).
+        flatten_observation: Observation the one-hot state Box only.
+        opponent: Replaces the Nash policy when given.
+        seed: Seed of the opponent's sampling.
+        render_mode: Passed to the env.
+        **env_kwargs: Passed to :func:`mail_envs.chain.parallel_env`
+            (``length``, ``num_actions``, ``gamma``, ``cost``, ...). The
+            chain's own ``seed`` (which draws its secret sequence) is given
+            as ``game_seed``, since ``seed`` seeds the opponent.
+
+    Returns:
+        The single-agent env.
+    """
+    from mail_envs.chain import parallel_env
+
+    if "game_seed" in env_kwargs:
+        env_kwargs["seed"] = env_kwargs.pop("game_seed")
+    env = parallel_env(render_mode=render_mode, **env_kwargs)
+    if opponent is None:
+        opponent = nash_opponents(env, controlled_agent)  # type: ignore[assignment]
+    return FrozenOpponentWrapper(
+        env,
+        controlled_agent,
+        opponent,  # type: ignore[arg-type]
+        flatten_observation=flatten_observation,
+        seed=seed,
+    )
