@@ -1,0 +1,346 @@
+"""The interactive-MAIL pipeline: run imitation methods over budgets, evaluate exactly.
+
+One :class:`Pipeline` runs every (method, budget, seed) combination on a game
+with an exact model and returns a frozen :class:`PipelineResult`: for every
+run the expert queries per player (the sizes of the BC datasets), the exact
+NashConv and per-player gains of the learned profile, and the wall time. The
+result writes itself as JSON (atomically) and as a PNG plot of NashConv
+against the number of expert-labelled games.
+
+Methods by game:
+
+* ``tictactoe`` — ``bc`` (BC on expert self-play games), ``uniform``
+  (uniform-exploration BC), ``dqn-explore`` (DQN-Explore-BC); the budget is
+  expert-labelled games per player; BC is the small CNN
+  (:func:`agents.dqn_explore.run_tictactoe_comparison`).
+* ``gridworld`` (3x3, tabular features, horizon-10 episodes) — ``bc``,
+  ``uniform``, ``lsvi-ucb-zero`` (LSVI-UCB-ZERO-BC); the budget is episodes per
+  learning player; BC is the softmax-linear policy over the features.
+
+### Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+__all__ = ["GAME_METHODS", "Pipeline", "PipelineResult", "RunRecord"]
+
+#: The methods each game supports, in the order they are run and plotted.
+GAME_METHODS: dict[str, tuple[str, ...]] = {
+    "tictactoe": ("bc", "uniform", "dqn-explore"),
+    "gridworld": ("bc", "uniform", "lsvi-ucb-zero"),
+}
+
+#: Names used by :func:`agents.dqn_explore.run_tictactoe_comparison`.
+_TICTACTOE_NAMES = {
+    "bc": "self_play",
+    "uniform": "uniform",
+    "dqn-explore": "dqn_explore",
+}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One learned profile.
+
+    Attributes:
+        method: The method's name (see :data:`GAME_METHODS`).
+        budget: Expert-labelled games (or episodes) per learning player.
+        seed: The run's seed.
+        nash_conv: Exact NashConv of the learned profile.
+        gains: Each player's exact gain from deviating.
+        num_queries: Expert queries per player (= BC dataset sizes).
+        wall_seconds: Wall time of data collection, BC and evaluation.
+    """
+
+    method: str
+    budget: int
+    seed: int
+    nash_conv: float
+    gains: tuple[float, ...]
+    num_queries: tuple[int, ...]
+    wall_seconds: float
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """All runs of a :class:`Pipeline`, with its configuration.
+
+    Attributes:
+        game: The game's name.
+        records: One :class:`RunRecord` per (seed, budget, method).
+        config: The pipeline's settings (methods, budgets, seeds, device).
+    """
+
+    game: str
+    records: tuple[RunRecord, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, dict[int, tuple[float, float, float]]]:
+        """Mean, min and max NashConv over seeds, per method and budget."""
+        out: dict[str, dict[int, tuple[float, float, float]]] = {}
+        for method in dict.fromkeys(r.method for r in self.records):
+            out[method] = {}
+            for budget in sorted({r.budget for r in self.records}):
+                gaps = [
+                    r.nash_conv
+                    for r in self.records
+                    if r.method == method and r.budget == budget
+                ]
+                if gaps:
+                    out[method][budget] = (
+                        float(np.mean(gaps)),
+                        float(np.min(gaps)),
+                        float(np.max(gaps)),
+                    )
+        return out
+
+    def table(self) -> str:
+        """A text table: budget, mean expert queries, mean NashConv per method."""
+        methods = list(dict.fromkeys(r.method for r in self.records))
+        budgets = sorted({r.budget for r in self.records})
+        summary = self.summary()
+        header = f"{'budget':>7}{'queries/player':>16}" + "".join(
+            f"{m + ' NashConv':>24}" for m in methods
+        )
+        lines = [header]
+        for budget in budgets:
+            queries = [
+                np.mean(r.num_queries) for r in self.records if r.budget == budget
+            ]
+            cells = []
+            for m in methods:
+                mean, low, high = summary[m].get(budget, (np.nan,) * 3)
+                spread = f" [{low:.3f},{high:.3f}]" if high > low else ""
+                cells.append(f"{f'{mean:.4f}{spread}':>24}")
+            lines.append(f"{budget:>7}{np.mean(queries):>16.0f}" + "".join(cells))
+        return "\n".join(lines)
+
+    def to_json(self, path: str | os.PathLike[str]) -> Path:
+        """Write the result as JSON, atomically (temp file + rename)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "game": self.game,
+            "config": self.config,
+            "records": [asdict(r) for r in self.records],
+            "summary": {
+                m: {
+                    str(b): dict(zip(("mean", "min", "max"), v, strict=True))
+                    for b, v in s.items()
+                }
+                for m, s in self.summary().items()
+            },
+        }
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".json.tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(payload, fh, indent=2)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def plot(self, path: str | os.PathLike[str]) -> Path:
+        """Plot NashConv (mean and min-max band over seeds) against the budget."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for method, per_budget in self.summary().items():
+            budgets = sorted(per_budget)
+            mean, low, high = (
+                np.array([per_budget[b][k] for b in budgets]) for k in range(3)
+            )
+            ax.plot(budgets, mean, marker="o", label=method)
+            ax.fill_between(budgets, low, high, alpha=0.2)
+        seeds = self.config.get("seeds", sorted({r.seed for r in self.records}))
+        unit = "games" if self.game == "tictactoe" else "episodes"
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set(
+            xscale="log",
+            xlabel=f"expert-labelled {unit} per learning player",
+            ylabel="exact NashConv of the learned profile",
+            title=f"{self.game}: seeds {list(seeds)}",
+        )
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".png.tmp")
+        os.close(fd)
+        fig.savefig(tmp, dpi=120, format="png")
+        plt.close(fig)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        return target
+
+
+class Pipeline:
+    """Run imitation methods over budgets and seeds; evaluate each profile exactly.
+
+    Args:
+        game: ``"tictactoe"`` or ``"gridworld"``.
+        methods: Methods to run (default: all of the game's, see
+            :data:`GAME_METHODS`).
+        budgets: Expert-labelled games (episodes) per learning player.
+        seeds: Seeds; every (method, budget, seed) is an independent run.
+        device: Torch device for the neural methods (``"auto"``: CUDA when
+            present).
+        progress: Show a tqdm progress bar.
+
+    Raises:
+        ValueError: If the game or a method is unknown, or a budget or seed
+            list is empty or holds a non-positive budget.
+
+    Example:
+        >>> result = Pipeline(game="gridworld", budgets=[5], progress=False).run()
+        >>> sorted({r.method for r in result.records})
+        ['bc', 'lsvi-ucb-zero', 'uniform']
+    """
+
+    def __init__(
+        self,
+        *,
+        game: str = "tictactoe",
+        methods: Sequence[str] | None = None,
+        budgets: Sequence[int] = (50, 200),
+        seeds: Sequence[int] = (0,),
+        device: str = "auto",
+        progress: bool = True,
+    ) -> None:
+        if game not in GAME_METHODS:
+            raise ValueError(
+                f"game must be one of {sorted(GAME_METHODS)}, got {game!r}"
+            )
+        known = GAME_METHODS[game]
+        methods = tuple(known if methods is None else methods)
+        unknown = [m for m in methods if m not in known]
+        if unknown or not methods:
+            raise ValueError(
+                f"methods for {game!r} must be a non-empty subset of {known}, "
+                f"got {list(methods)}"
+            )
+        budgets = tuple(int(b) for b in budgets)
+        if not budgets or min(budgets) < 1:
+            raise ValueError(f"budgets must be positive integers, got {list(budgets)}")
+        seeds = tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ValueError("seeds must not be empty")
+        self.game = game
+        self.methods = methods
+        self.budgets = budgets
+        self.seeds = seeds
+        self.device = device
+        self.progress = progress
+
+    def config(self) -> dict[str, Any]:
+        """The settings, as recorded in the result."""
+        import mail_envs
+
+        return {
+            "game": self.game,
+            "methods": list(self.methods),
+            "budgets": list(self.budgets),
+            "seeds": list(self.seeds),
+            "device": self.device,
+            "package_version": mail_envs.__version__,
+        }
+
+    def run(self) -> PipelineResult:
+        """Run every combination; returns the records in run order."""
+        total = len(self.methods) * len(self.budgets) * len(self.seeds)
+        with tqdm(
+            total=total, desc=f"mail-gym {self.game}", disable=not self.progress
+        ) as bar:
+            if self.game == "tictactoe":
+                records = self._run_tictactoe(bar)
+            else:
+                records = self._run_gridworld(bar)
+        return PipelineResult(self.game, tuple(records), self.config())
+
+    def _run_tictactoe(self, bar: tqdm) -> list[RunRecord]:
+        from agents.dqn_explore import run_tictactoe_comparison
+
+        back = {v: k for k, v in _TICTACTOE_NAMES.items()}
+        comparison = run_tictactoe_comparison(
+            self.budgets,
+            self.seeds,
+            methods=[_TICTACTOE_NAMES[m] for m in self.methods],
+            device=self.device,
+            log=lambda _line: bar.update(1),
+        )
+        return [
+            RunRecord(
+                method=back[row.method],
+                budget=row.num_games,
+                seed=row.seed,
+                nash_conv=row.nash_conv,
+                gains=row.gains,
+                num_queries=row.num_queries,
+                wall_seconds=row.collect_seconds + row.bc_seconds,
+            )
+            for row in comparison.rows
+        ]
+
+    def _run_gridworld(self, bar: tqdm) -> list[RunRecord]:
+        from agents.features import tabular_features
+        from agents.lsvi_ucb_zero import LSVIUCBZeroBC
+        from agents.solvers import nash_gap, solve_zero_sum
+        from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+        from mail_envs.gridworld import make_gridworld_game
+
+        game = make_gridworld_game(size=3)
+        expert = solve_zero_sum(game).policies
+        features = [tabular_features(game, i) for i in range(game.num_players)]
+        records = []
+        for seed in self.seeds:
+            for budget in self.budgets:
+                for method in self.methods:
+                    start = time.perf_counter()
+                    if method == "lsvi-ucb-zero":
+                        result = LSVIUCBZeroBC(num_episodes=budget, seed=seed).run(
+                            game, expert, features
+                        )
+                    else:
+                        collect = (
+                            uniform_explore_bc
+                            if method == "uniform"
+                            else expert_self_play_bc
+                        )
+                        result = collect(
+                            game, expert, features, num_episodes=budget, seed=seed
+                        )
+                    gap = nash_gap(game, list(result.policies))
+                    records.append(
+                        RunRecord(
+                            method=method,
+                            budget=budget,
+                            seed=seed,
+                            nash_conv=float(gap.nash_conv),
+                            gains=tuple(float(g) for g in gap.gains),
+                            num_queries=tuple(int(q) for q in result.num_queries),
+                            wall_seconds=time.perf_counter() - start,
+                        )
+                    )
+                    bar.update(1)
+        return records

@@ -1,0 +1,90 @@
+"""The pipeline and `mail-gym run`: records, exact NashConv, JSON and PNG outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.cli import main
+from agents.pipeline import Pipeline
+
+
+@pytest.fixture(scope="module")
+def gridworld_result():
+    return Pipeline(
+        game="gridworld", budgets=[3, 30], seeds=[0, 1], progress=False
+    ).run()
+
+
+def test_records_cover_every_combination(gridworld_result):
+    records = gridworld_result.records
+    assert len(records) == 3 * 2 * 2
+    assert {(r.method, r.budget, r.seed) for r in records} == {
+        (m, b, s)
+        for m in ("bc", "uniform", "lsvi-ucb-zero")
+        for b in (3, 30)
+        for s in (0, 1)
+    }
+    for r in records:
+        assert r.nash_conv >= 0 and min(r.gains) >= 0
+        assert r.nash_conv == pytest.approx(sum(r.gains))
+        # Horizon-10 episodes: one expert query per learner decision.
+        assert r.num_queries == (10 * r.budget, 10 * r.budget)
+
+
+def test_interactive_methods_beat_self_play_bc_with_enough_data(gridworld_result):
+    summary = gridworld_result.summary()
+    assert summary["bc"][30][0] > 1.0  # self-play data never shows deviations
+    assert summary["lsvi-ucb-zero"][30][0] < 0.2
+    assert summary["uniform"][30][0] < 0.2
+
+
+def test_outputs_are_written(gridworld_result, tmp_path):
+    path = gridworld_result.to_json(tmp_path / "out" / "results.json")
+    payload = json.loads(path.read_text())
+    assert payload["config"]["budgets"] == [3, 30]
+    assert len(payload["records"]) == 12
+    png = gridworld_result.plot(tmp_path / "out" / "nashconv.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "lsvi-ucb-zero NashConv" in gridworld_result.table()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"game": "chess"}, "game must be one of"),
+        ({"game": "gridworld", "methods": ["dqn-explore"]}, "methods for 'gridworld'"),
+        ({"budgets": [0]}, "budgets must be positive"),
+        ({"seeds": []}, "seeds must not be empty"),
+    ],
+)
+def test_bad_configuration_is_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Pipeline(**kwargs)
+
+
+def test_cli_run_writes_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "--game",
+            "gridworld",
+            "--budgets",
+            "2",
+            "--algos",
+            "bc",
+            "uniform",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "uniform NashConv" in text
+    assert (out / "results.json").exists() and (out / "nashconv.png").exists()
+    assert (
+        main(["run", "--game", "gridworld", "--algos", "magic", "--out", str(out)]) == 2
+    )
