@@ -53,7 +53,8 @@ class BCError:
 
     Attributes:
         expected: ``(n,)`` ``E_{s ~ d_E}[TV(pi_i(.|s), pi^E_i(.|s))]``, with
-            ``d_E`` the expert profile's normalized state occupancy.
+            ``d_E`` the expert profile's normalized state occupancy (terminal
+            states count with TV 0: no decision is taken there).
         worst: ``(n,)`` ``max_s TV(pi_i(.|s), pi^E_i(.|s))`` over non-terminal
             states (every step, for non-stationary policies).
         worst_state: ``(n,)`` a state attaining ``worst``.
@@ -132,7 +133,8 @@ def bc_error(
     live = ~game.terminal
     expected, worst, worst_state = [], [], []
     for lt, et in zip(learned_tables, expert_tables, strict=True):
-        tv = 0.5 * np.abs(lt - et).sum(axis=-1)  # (S,) or (H, S)
+        # Terminal states absorb occupancy mass but no decision is taken there.
+        tv = np.where(live, 0.5 * np.abs(lt - et).sum(axis=-1), 0.0)  # (S,) or (H, S)
         if tv.ndim == 2:
             per_step = occupancy.per_step
             assert per_step is not None  # non-stationary tables need a horizon

@@ -135,10 +135,27 @@ class BRContinuity:
 
 
 def bound_constant(game: TabularMarkovGame) -> float:
-    """``n * span / (1-gamma)^2`` (discounted) or ``n * span * H^2`` (horizon H)."""
+    """``n * span / (1-gamma)^2`` (discounted) or ``n * span * H^2`` (horizon H).
+
+    ``span = max_i (max r_i - min r_i)`` over the legal joint actions of
+    non-terminal states; with terminal states (which pay 0 forever) the
+    interval ``[min r_i, max r_i]`` is widened to contain 0, since a return
+    may stop accumulating at any step.
+    """
     live = ~game.terminal
-    rewards = game.rewards[:, live]
-    span = float((rewards.max(axis=(1, 2)) - rewards.min(axis=(1, 2))).max())
+    legal = np.ones((game.num_states, *game.num_actions), dtype=bool)
+    for i, mask in enumerate(game.legal_masks):
+        shape = [game.num_states] + [1] * game.num_players
+        shape[1 + i] = game.num_actions[i]
+        legal &= mask.reshape(shape)
+    pairs = legal.reshape(game.num_states, -1) & live[:, None]
+    rewards = game.rewards[:, pairs]  # (n, number of live legal pairs)
+    if rewards.size == 0:
+        return 0.0
+    high, low = rewards.max(axis=1), rewards.min(axis=1)
+    if game.terminal.any():
+        high, low = np.maximum(high, 0.0), np.minimum(low, 0.0)
+    span = float((high - low).max())
     if game.horizon is not None:
         return game.num_players * span * game.horizon**2
     return game.num_players * span / (1.0 - game.gamma) ** 2
@@ -189,6 +206,9 @@ def perturb_profile(
     tables = policy_tables(game, expert)
     states = _support_states(game, tables, support)
     chosen = range(game.num_players) if players is None else players
+    bad = [p for p in chosen if not 0 <= p < game.num_players]
+    if bad:
+        raise ValueError(f"players must lie in [0, {game.num_players}), got {bad}")
     out = list(tables)
     for i in chosen:
         mask = game.legal_masks[i]
@@ -217,6 +237,8 @@ def bound_check(
     Returns:
         A :class:`BoundCheck`.
     """
+    if len(profiles) == 0:
+        raise ValueError("bound_check needs at least one profile, got none")
     constant = bound_constant(game)
     rows = []
     for profile in profiles:
@@ -312,6 +334,8 @@ def best_response_continuity(
     Returns:
         A :class:`BRContinuity`.
     """
+    if game.horizon is not None:
+        raise ValueError("best_response_continuity needs a discounted game")
     if num_random < 1 or search_steps < 0:
         raise ValueError(
             f"num_random must be >= 1 and search_steps >= 0, got {num_random!r} "

@@ -124,6 +124,8 @@ class TabularMarkovGame:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        if any(int(a) != a for a in self.num_actions):
+            raise ValueError(f"num_actions must be integers, got {self.num_actions}")
         num_actions = tuple(int(a) for a in self.num_actions)
         if len(num_actions) < 1 or min(num_actions) < 1:
             raise ValueError(
@@ -209,7 +211,11 @@ class TabularMarkovGame:
             raise ValueError(
                 f"initial_distribution must have shape ({num_states},), got {mu0.shape}"
             )
-        if np.any(mu0 < 0) or abs(mu0.sum() - 1.0) > 1e-9:
+        if (
+            not np.all(np.isfinite(mu0))
+            or np.any(mu0 < 0)
+            or abs(mu0.sum() - 1.0) > 1e-9
+        ):
             raise ValueError(
                 f"initial_distribution must be a distribution, got sum {float(mu0.sum())!r} "
                 f"and min {float(mu0.min())!r}"
@@ -381,7 +387,8 @@ class TabularMarkovGame:
         self._check_player(player)
         mask = self.legal_masks[player]
         if callable(policy):
-            table = np.asarray(
+            # A copy: the forced rows below must not write into the policy's array.
+            table = np.array(
                 policy(self.all_observations(player), mask), dtype=np.float64
             )
         else:

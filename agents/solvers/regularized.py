@@ -173,6 +173,8 @@ def solve_logit_equilibrium(
         )
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
     if steps_per_update < 1:
         raise ValueError(f"steps_per_update must be >= 1, got {steps_per_update!r}")
     masks = (game.legal_masks[0], game.legal_masks[1])

@@ -60,3 +60,22 @@ def test_bad_profile_is_rejected():
     game = make_xor_coordination_game()
     with pytest.raises(ValueError, match="expected 2 policies"):
         bc_error(game, [np.full((2, 2), 0.5)], expert_profile())
+
+
+def test_terminal_states_carry_no_bc_error():
+    from mail_envs.core import TabularMarkovGame
+
+    # A live state leading to a terminal one; the profiles differ only there.
+    game = TabularMarkovGame(
+        num_actions=(2,),
+        next_states=np.array([[1, 1], [1, 1]]),
+        next_probs=np.ones((2, 2)),
+        rewards=np.array([[[1.0, 0.0], [0.0, 0.0]]]),
+        legal_masks=(np.ones((2, 2), bool),),
+        initial_distribution=np.array([1.0, 0.0]),
+        gamma=0.9,
+        terminal=np.array([False, True]),
+    )
+    bc = bc_error(game, [np.array([[1.0, 0], [0, 1]])], [np.array([[1.0, 0], [1, 0]])])
+    np.testing.assert_array_equal(bc.expected, [0.0])
+    np.testing.assert_array_equal(bc.worst, [0.0])

@@ -157,3 +157,42 @@ def test_one_hot_concentrability_is_the_state_action_ratio():
     assert found.value > 10.0
     with pytest.raises(ValueError, match=r"features must have shape"):
         feature_concentrability(game, expert, phi[:, :1], 0)
+
+
+def _stop_or_stay_game():
+    """One player; state 0 pays 1 for both actions, action 0 ends the game."""
+    from mail_envs.core import TabularMarkovGame
+
+    return TabularMarkovGame(
+        num_actions=(2,),
+        next_states=np.array([[1, 0], [1, 1]]),
+        next_probs=np.ones((2, 2)),
+        rewards=np.array([[[1.0, 1.0], [0.0, 0.0]]]),
+        legal_masks=(np.ones((2, 2), bool),),
+        initial_distribution=np.array([1.0, 0.0]),
+        gamma=0.9,
+        terminal=np.array([False, True]),
+    )
+
+
+def test_bound_constant_includes_zero_when_the_game_can_end():
+    # Live rewards are all 1 (span 0), but stopping forfeits them: span 1.
+    game = _stop_or_stay_game()
+    assert bound_constant(game) == pytest.approx(1.0 / 0.1**2)
+    expert = [np.array([[0.0, 1.0], [0.5, 0.5]])]
+    learned = [np.array([[0.1, 0.9], [0.5, 0.5]])]
+    check = bound_check(game, expert, [learned])
+    # V(stay) = 1 / (1 - 0.9); V(learned) = 1 / (1 - 0.9 * 0.9).
+    assert check.nash_conv[0] == pytest.approx(10 - 1 / (1 - 0.81))
+    assert check.nash_conv[0] <= check.bound_worst[0]
+
+
+def test_theory_tools_reject_bad_input():
+    game = make_public_goods_game(2, num_stakes=2, horizon=3, gamma=1.0)
+    expert = dominant_profile(game)
+    with pytest.raises(ValueError, match="needs a discounted game"):
+        best_response_continuity(game, expert, 0, [0.1])
+    with pytest.raises(ValueError, match="at least one profile"):
+        bound_check(game, expert, [])
+    with pytest.raises(ValueError, match=r"players must lie in \[0, 2\), got \[5\]"):
+        perturb_profile(game, expert, 0.1, players=[5], rng=np.random.default_rng(0))

@@ -144,3 +144,22 @@ def test_policy_table_rejects_illegal_mass():
     )
     with pytest.raises(ValueError, match=r"mass 0\.2 on illegal actions in state 0"):
         game.policy_table(0, np.array([[0.4, 0.2, 0.4]]))
+
+
+def test_non_finite_initial_distribution_and_fractional_actions_are_rejected():
+    with pytest.raises(ValueError, match="got sum nan"):
+        _pennies(initial_distribution=[np.nan])
+    with pytest.raises(
+        ValueError, match=r"num_actions must be integers, got \(2, 2.7\)"
+    ):
+        _pennies(num_actions=(2, 2.7))
+
+
+def test_policy_table_never_writes_into_the_policy_output():
+    masks = (np.ones((1, 2), bool), np.array([[True, False]]))
+    game = _pennies(legal_masks=masks)
+    constant = np.broadcast_to(np.array([0.0, 1.0]), (1, 2))  # read-only view
+    np.testing.assert_array_equal(game.policy_table(1, lambda o, m: constant), [[1, 0]])
+    owned = np.array([[0.0, 1.0]])
+    game.policy_table(1, lambda o, m: owned)
+    np.testing.assert_array_equal(owned, [[0.0, 1.0]])

@@ -97,3 +97,8 @@ def test_bad_input():
         solve_logit_equilibrium(game, 0)
     with pytest.raises(ValueError, match="did not reach tol"):
         solve_logit_equilibrium(game, 0.001, max_steps=20)
+
+
+def test_tolerance_must_be_positive():
+    with pytest.raises(ValueError, match="tol must be > 0, got 0"):
+        solve_logit_equilibrium(make_random_zero_sum_game(seed=0), 0.1, tol=0)
