@@ -1,4 +1,4 @@
-"""Gridworld, figure 1b: LSVI-UCB-ZERO-BC vs BC, NashConv against episodes K.
+"""Gridworld, figures 1a and 1b: BC and LSVI-UCB-ZERO-BC, NashConv against episodes K.
 
 Reproduces the linear-features Gridworld experiment of Viano, Freihaut et al.,
 "Multi-agent imitation learning with function approximation: linear Markov
@@ -16,10 +16,16 @@ min-max spread over seeds. The expert is the exact Nash equilibrium of the
 discounted game (``gamma = 0.9``); NashConv is exact (``agents.solvers``).
 Episodes are sampled on the game's model.
 
+Figure 1a (``--figure 1a``) is BC on expert self-play data alone, with the
+three feature maps: tabular, relational and the learned deep-linear map
+(``agents.features.fit_deep_linear_features``: an MLP fitted by BC to the
+expert's policy table on all states, so the map encodes the expert itself).
+
 Run (from the repository root):
 
-    python scripts/gridworld_lsvi.py            # full: 6 budgets x 5 seeds
-    python scripts/gridworld_lsvi.py --quick    # smoke run, seconds
+    python scripts/gridworld_lsvi.py                # figure 1b: 6 budgets x 5 seeds
+    python scripts/gridworld_lsvi.py --figure 1a    # figure 1a
+    python scripts/gridworld_lsvi.py --quick        # smoke run, seconds
 
 Writes ``<out-dir>/<run name>.json`` (config, every number, per seed) and
 ``<out-dir>/<run name>.png`` (the figure).
@@ -42,7 +48,11 @@ import numpy as np
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import mail_envs
-from agents.features import relational_features, tabular_features
+from agents.features import (
+    fit_deep_linear_features,
+    relational_features,
+    tabular_features,
+)
 from agents.lsvi_ucb_zero import LSVIUCBZeroBC
 from agents.solvers import nash_gap, solve_zero_sum
 from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
@@ -65,6 +75,7 @@ class Args:
     methods: tuple[str, ...] = ("lsvi-ucb-zero", "uniform", "expert-self-play")
     out_dir: str = "results/gridworld_lsvi"
     quick: bool = False
+    figure: str = "1b"
 
     @property
     def run_name(self) -> str:
@@ -76,7 +87,7 @@ class Args:
         )
         budgets = f"K{self.budgets[0]}-{self.budgets[-1]}"
         quick = "_quick" if self.quick else ""
-        return f"gridworld{self.size}_lsvi_{budgets}_seeds{seeds}{quick}"
+        return f"gridworld{self.size}_fig{self.figure}_{budgets}_seeds{seeds}{quick}"
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -92,7 +103,20 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument(
         "--quick", action="store_true", help="budgets 5 20 50, seeds 0 1"
     )
+    parser.add_argument(
+        "--figure",
+        choices=("1a", "1b"),
+        default="1b",
+        help="1a: BC with three feature maps; 1b: LSVI-UCB-ZERO-BC vs baselines",
+    )
     ns = parser.parse_args(argv)
+    if ns.figure == "1a":
+        preset = {
+            "features": ("tabular", "relational", "deep-linear"),
+            "methods": ("expert-self-play",),
+        }
+    else:
+        preset = {}
     budgets = ns.budgets or ((5, 20, 50) if ns.quick else Args.budgets)
     seeds = ns.seeds or ((0, 1) if ns.quick else Args.seeds)
     return Args(
@@ -105,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
         l2=ns.l2,
         out_dir=ns.out_dir,
         quick=ns.quick,
+        figure=ns.figure,
+        **preset,
     )
 
 
@@ -123,7 +149,19 @@ print(
     f"expert: {game.num_states} states, solved in {time.perf_counter() - start:.2f} s, "
     f"value {equilibrium.value[0]:+.4f}, NashConv {expert_gap:.2e}"
 )
-feature_maps = {"tabular": tabular_features, "relational": relational_features}
+
+
+def deep_linear(game, player):
+    return fit_deep_linear_features(
+        game, player, expert[player], rng=player, device="cpu"
+    ).features
+
+
+feature_maps = {
+    "tabular": tabular_features,
+    "relational": relational_features,
+    "deep-linear": deep_linear,
+}
 features = {
     name: [feature_maps[name](game, i) for i in range(game.num_players)]
     for name in args.features
@@ -193,7 +231,7 @@ for feature_name, feats in features.items():
 
 # ---- results: JSON and figure
 payload = {
-    "experiment": "gridworld figure 1b: LSVI-UCB-ZERO-BC vs BC",
+    "experiment": f"gridworld figure {args.figure}",
     "config": dataclasses.asdict(args) | {"run_name": args.run_name},
     "game": {
         "name": game.name,
@@ -224,7 +262,7 @@ labels = {
     "uniform": "uniform-exploration BC",
     "expert-self-play": "BC (expert self-play)",
 }
-colors = {"tabular": "tab:blue", "relational": "tab:orange"}
+colors = {"tabular": "tab:blue", "relational": "tab:orange", "deep-linear": "tab:green"}
 fig, ax = plt.subplots(figsize=(8.6, 4.4))
 for feature_name in args.features:
     for method in args.methods:
