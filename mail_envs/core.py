@@ -26,6 +26,7 @@ state space can be enumerated. It is stored as arrays, never as objects:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -315,7 +316,7 @@ class TabularMarkovGame:
         """Number of joint actions ``prod(num_actions)``."""
         return int(self.next_states.shape[1])
 
-    @property
+    @functools.cached_property
     def is_zero_sum(self) -> bool:
         """Whether rewards sum to zero over players in every (state, joint action)."""
         return bool(np.allclose(self.rewards.sum(axis=0), 0.0, atol=1e-12))

@@ -4,13 +4,15 @@ Observations of board games are ``Dict(observation, action_mask)`` as in
 PettingZoo's classic envs; other envs give a plain array and (maybe) an
 ``action_mask`` in their info. These helpers turn either into the
 ``(observation, mask)`` pair a :class:`~mail_envs.core.BatchedPolicy` expects,
-call the policy on a batch, check what it returns and sample from it.
+call the policy on a batch, check what it returns and sample from it, and
+give each wrapper a random stream of its own.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,12 +24,50 @@ from mail_envs.core import BatchedPolicy
 #: Up to this many actions, a single row is checked and sampled in plain Python.
 _SMALL = 64
 
+#: A distribution's legal mass may differ from 1 by this much.
+SUM_TOL = 1e-6
+#: A distribution may put at most this much mass on illegal actions.
+ILLEGAL_MASS_TOL = 1e-9
+
 __all__ = [
     "call_policy",
+    "component_rng",
     "num_discrete_actions",
     "sample_actions",
     "split_observation",
 ]
+
+
+def component_rng(seed: int | None, component: str) -> np.random.Generator:
+    """A random generator of one component's own, derived from a shared seed.
+
+    ``reset(seed=s)`` passes the same ``s`` down a stack of wrappers to the env,
+    which seeds its own generator with ``np.random.default_rng(s)`` (so do
+    Gymnasium's ``np_random`` and PettingZoo's classic envs). A wrapper that
+    also used ``default_rng(s)`` would draw the very same uniforms as the env
+    and as every other such wrapper. Each component instead draws from the
+    child ``SeedSequence(s, spawn_key=(tag,))``, ``tag`` the CRC-32 of its
+    name: a stream independent of the plain ``s`` stream and of other
+    components' streams, yet fixed by ``s`` (seeded runs stay reproducible).
+
+    Args:
+        seed: The shared seed (None: fresh OS entropy).
+        component: A name unique to the component, e.g. its module path.
+
+    Returns:
+        A new ``np.random.Generator``.
+
+    Example:
+        >>> a = component_rng(0, "mail_wrappers.expert_query").random()
+        >>> bool(a == np.random.default_rng(0).random())
+        False
+        >>> bool(a == component_rng(0, "mail_wrappers.expert_query").random())
+        True
+    """
+    if seed is None:
+        return np.random.default_rng()
+    tag = zlib.crc32(component.encode())
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(tag,)))
 
 
 def num_discrete_actions(space: gymnasium.spaces.Space[Any], agent: object) -> int:
@@ -137,8 +177,8 @@ def call_policy(
         lowest_row = min(row)
         if not (
             lowest_row >= -1e-12
-            and sum(row) - legal_mass <= 1e-9
-            and abs(legal_mass - 1.0) <= 1e-6
+            and sum(row) - legal_mass <= ILLEGAL_MASS_TOL
+            and abs(legal_mass - 1.0) <= SUM_TOL
         ):
             _raise_invalid(
                 probs,
@@ -158,8 +198,8 @@ def call_policy(
     legal = np.einsum("ij,ij->i", probs, masks)
     if not (
         lowest >= -1e-12
-        and (totals - legal).max() <= 1e-9
-        and np.abs(legal - 1.0).max() <= 1e-6
+        and (totals - legal).max() <= ILLEGAL_MASS_TOL
+        and np.abs(legal - 1.0).max() <= SUM_TOL
     ):
         _raise_invalid(probs, masks, totals, legal, name)
     if lowest < 0.0:  # rare: round-off below zero
@@ -180,7 +220,7 @@ def _raise_invalid(
         row = int(np.argwhere(invalid)[0, 0])
         raise ValueError(f"{name} returned invalid probabilities {probs[row]}")
     illegal = totals - legal
-    if np.any(illegal > 1e-9):
+    if np.any(illegal > ILLEGAL_MASS_TOL):
         row = int(np.argmax(illegal))
         raise ValueError(
             f"{name} puts mass {illegal[row]:.3g} on illegal actions: probs "

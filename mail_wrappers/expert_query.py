@@ -8,7 +8,9 @@ mask and writes the answer into the agent's info:
 
 * ``info["expert_probs"]``: the expert's ``(A,)`` float64 action distribution;
 * ``info["expert_action"]``: an action sampled from it (seeded generator,
-  reseeded by ``reset(seed=...)``).
+  reseeded by ``reset(seed=...)``). The generator draws from a child stream of
+  the seed of its own (see :func:`~mail_wrappers._policy.component_rng`), so it
+  is independent of the wrapped env's generator, which gets the seed unchanged.
 
 "To act" means: in an AEC env, being ``agent_selection`` and neither
 terminated nor truncated; in a Parallel env, being alive with at least one
@@ -42,6 +44,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import (
     call_policy,
+    component_rng,
     num_discrete_actions,
     sample_actions,
     split_observation,
@@ -76,6 +79,9 @@ class LabelSink(Protocol):
 
 
 _BUDGET_MODES = ("raise", "flag")
+
+#: Names the expert-sampling stream (see :func:`~mail_wrappers._policy.component_rng`).
+_RNG_COMPONENT = "mail_wrappers.expert_query"
 
 
 class _QueryEngine:
@@ -132,13 +138,13 @@ class _QueryEngine:
         self.recorder = recorder
         self.query_counts: dict[Any, int] = dict.fromkeys(queried, 0)
         self.total_queries = 0
-        self.rng = np.random.default_rng(seed)
+        self.rng = component_rng(seed, _RNG_COMPONENT)
         self.episode = -1
         self.step = 0
 
     def reset(self, seed: int | None) -> None:
         if seed is not None:
-            self.rng = np.random.default_rng(seed)
+            self.rng = component_rng(seed, _RNG_COMPONENT)
         self.episode += 1
         self.step = 0
 
@@ -167,13 +173,16 @@ class _QueryEngine:
                 for agent, _, _ in pending[left:]:
                     out[agent] = {"expert_budget_exhausted": True}
                 pending = pending[:left]
-        # One batched call per distinct expert (agents sharing one are stacked).
+        # One batched call per distinct expert and shapes (agents sharing an
+        # expert are stacked when their observations and masks have equal shapes).
+        groups: dict[Any, list[tuple[Any, np.ndarray, np.ndarray]]]
         if len(pending) == 1:
             groups = {0: pending}
         else:
             groups = {}
-            for item in pending:
-                groups.setdefault(id(self.experts[item[0]]), []).append(item)
+            for agent, o, m in pending:
+                key = (id(self.experts[agent]), o.shape, m.shape)
+                groups.setdefault(key, []).append((agent, o, m))
         for items in groups.values():
             expert = self.experts[items[0][0]]
             if len(items) == 1:  # the common turn-based case: no stacking
@@ -391,7 +400,8 @@ class ParallelExpertQueryWrapper(
     ``reset`` and ``step`` return infos in which every queried live agent
     (with more than one legal action, unless ``skip_forced=False``) carries
     ``"expert_probs"`` and ``"expert_action"``. One batched expert call per
-    distinct expert per step.
+    step for each distinct expert and observation/mask shape (agents with
+    different action counts are not stacked).
 
     Args:
         env: A PettingZoo Parallel env with ``Discrete`` action spaces.

@@ -30,8 +30,11 @@ move (``{agent: [action, ...]}``, ``{agent: [probs, ...]}``), and
 ``"action_mask"``. The optional ``on_opponent_action`` callback sees each
 opponent move as it is played.
 
-Seeding: ``reset(seed=s)`` reseeds the env and the opponents' generator, so
-the same seed and the same controlled actions reproduce the episode.
+Seeding: ``reset(seed=s)`` passes ``s`` unchanged to the env and reseeds the
+opponents' generator with a child stream of ``s`` of its own (see
+:func:`~mail_wrappers._policy.component_rng`), independent of the env's and of
+an ``ExpertQueryWrapper``'s draws; the same seed and the same controlled
+actions reproduce the episode.
 
 ### Version History
 
@@ -50,6 +53,7 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import (
     call_policy,
+    component_rng,
     num_discrete_actions,
     sample_actions,
     split_observation,
@@ -59,6 +63,9 @@ __all__ = ["FrozenOpponentWrapper", "OpponentPolicy", "uniform_policy"]
 
 #: What an opponent can play: a batched policy, ``"uniform"`` or ``"expert"``.
 OpponentPolicy = BatchedPolicy | Literal["uniform", "expert"]
+
+#: Names the opponents' stream (see :func:`~mail_wrappers._policy.component_rng`).
+_RNG_COMPONENT = "mail_wrappers.frozen_opponent"
 
 OpponentCallback = Callable[[Any, np.ndarray, np.ndarray, int, np.ndarray], None]
 
@@ -174,7 +181,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
             "render_modes": list(env_metadata.get("render_modes", [])),
             "render_fps": env_metadata.get("render_fps", 4),
         }
-        self._rng = np.random.default_rng(seed)
+        self._rng = component_rng(seed, _RNG_COMPONENT)
         self._mask = np.ones(self._num_actions[controlled_agent], dtype=bool)
         self._done = True
 
@@ -185,7 +192,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
         """Reset the game and play the opponents up to the controlled agent's turn."""
         super().reset(seed=seed)
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
+            self._rng = component_rng(seed, _RNG_COMPONENT)
         moves: dict[Any, list[Any]] = {}
         if self._parallel:
             obs, infos = self.env.reset(seed=seed, options=options)
@@ -282,14 +289,14 @@ class FrozenOpponentWrapper(gymnasium.Env):
     def _act(
         self, agents: list[Any], observations: list[Any], infos: list[Mapping[str, Any]]
     ) -> list[int]:
-        """Draw actions of opponents (batched per distinct policy)."""
+        """Draw actions of opponents (batched per distinct policy and shapes)."""
         split = [
             split_observation(o, i, self._num_actions[a], require_legal=False)
             for a, o, i in zip(agents, observations, infos, strict=True)
         ]
         actions = [0] * len(agents)
         probs_out: list[np.ndarray] = [np.empty(0)] * len(agents)
-        groups: dict[int, list[int]] = {}
+        groups: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = {}
         for k, a in enumerate(agents):
             pol = self._policies[a]
             if not split[k][1].any():
@@ -313,7 +320,9 @@ class FrozenOpponentWrapper(gymnasium.Env):
                 actions[k] = int(infos[k]["expert_action"])
                 probs_out[k] = np.asarray(infos[k]["expert_probs"], dtype=np.float64)
             else:
-                groups.setdefault(id(pol), []).append(k)
+                # stack only agents whose observations and masks match in shape
+                key = (id(pol), split[k][0].shape, split[k][1].shape)
+                groups.setdefault(key, []).append(k)
         for idx in groups.values():
             pol = self._policies[agents[idx[0]]]
             if len(idx) == 1:

@@ -34,6 +34,12 @@ Writes are atomic: the file is written to a temporary file in the target
 directory and moved into place with ``os.replace``, so a reader never sees
 a half-written dataset.
 
+Both writing and loading validate the dataset: dtypes and shapes, actions
+legal, ``num_rows`` equal to the number of rows, and every ``expert_probs``
+row a distribution over the legal actions of its mask (finite, non-negative,
+legal mass within 1e-6 of 1, at most 1e-9 on illegal actions: the tolerances
+with which the wrappers accept an expert's output).
+
 ### Version History
 
 * v0: initial release (file ``format_version`` 1).
@@ -50,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mail_wrappers._policy import ILLEGAL_MASS_TOL, SUM_TOL
 
 __all__ = [
     "FORMAT_VERSION",
@@ -99,7 +107,11 @@ class ExpertLabelDataset:
         return tuple(self.metadata.get("agents", ()))
 
     def for_agent(self, agent: str) -> ExpertLabelDataset:
-        """The rows of one agent (a new dataset, same metadata).
+        """The rows of one agent (a new dataset; same metadata but ``num_rows``).
+
+        The agent names (and so the indices in :attr:`agents`) are kept, and
+        ``metadata["num_rows"]`` is the number of rows selected, so the result
+        can be saved with :func:`save_expert_labels`.
 
         Raises:
             ValueError: If ``agent`` does not occur in the dataset's metadata.
@@ -116,7 +128,7 @@ class ExpertLabelDataset:
             agents=self.agents[keep],
             episodes=self.episodes[keep],
             steps=self.steps[keep],
-            metadata=dict(self.metadata),
+            metadata={**self.metadata, "num_rows": int(np.count_nonzero(keep))},
         )
 
 
@@ -237,7 +249,8 @@ class ExpertLabelRecorder:
             The path written.
 
         Raises:
-            ValueError: If shapes are inconsistent (see :meth:`dataset`).
+            ValueError: If shapes are inconsistent (see :meth:`dataset`) or a
+                row is invalid (see :func:`save_expert_labels`).
         """
         return save_expert_labels(path, self.dataset())
 
@@ -253,6 +266,11 @@ def save_expert_labels(
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: If the dataset is invalid (see :func:`load_expert_labels`),
+            naming the offending key (and row, for ``expert_probs`` and
+            ``expert_actions``).
     """
     _validate(dataset, source="dataset")
     target = Path(path)
@@ -299,8 +317,11 @@ def load_expert_labels(path: str | os.PathLike[str]) -> ExpertLabelDataset:
         FileNotFoundError: If ``path`` does not exist.
         ValueError: If the file is not a readable npz (truncated, corrupt),
             lacks or has unexpected keys, has wrong dtypes, mismatched
-            lengths or shapes, or bad metadata; the message names the file
-            and the offending key.
+            lengths or shapes, bad metadata, an illegal expert action, or an
+            ``expert_probs`` row that is not a distribution over the legal
+            actions (non-finite or negative entries, mass on illegal actions,
+            legal mass not 1); the message names the file, the offending key
+            and, for a bad row, the row and value.
     """
     path = Path(path)
     if not path.exists():
@@ -346,7 +367,14 @@ def load_expert_labels(path: str | os.PathLike[str]) -> ExpertLabelDataset:
 
 
 def _validate(dataset: ExpertLabelDataset, *, source: str) -> None:
-    """Check dtypes, lengths and shapes; raise ValueError naming the key."""
+    """Check dtypes, lengths, shapes and values; raise ValueError naming the key.
+
+    Every ``expert_probs`` row must be a distribution over the legal actions,
+    with the tolerances of the wrappers' own check of an expert's output
+    (:func:`mail_wrappers._policy.call_policy`): finite, non-negative, legal
+    mass within ``SUM_TOL`` (1e-6) of 1, illegal mass at most
+    ``ILLEGAL_MASS_TOL`` (1e-9).
+    """
     n = dataset.expert_actions.shape[0] if dataset.expert_actions.ndim == 1 else -1
     for key in _INT_KEYS:
         arr = getattr(dataset, key)
@@ -384,6 +412,7 @@ def _validate(dataset: ExpertLabelDataset, *, source: str) -> None:
             f"{source}: 'observations' must have {n} rows of a numeric dtype, got "
             f"shape {obs.shape} dtype {obs.dtype}"
         )
+    _validate_probs(probs, masks, source=source)
     num_actions = masks.shape[1]
     actions = dataset.expert_actions
     if np.any((actions < 0) | (actions >= num_actions)):
@@ -398,4 +427,44 @@ def _validate(dataset: ExpertLabelDataset, *, source: str) -> None:
     if np.any((dataset.agents < 0) | (dataset.agents >= num_agents)):
         raise ValueError(
             f"{source}: 'agents' must index the {num_agents} agent names in metadata"
+        )
+
+
+def _validate_probs(probs: np.ndarray, masks: np.ndarray, *, source: str) -> None:
+    """Check that each row of ``probs`` is a distribution over its legal actions.
+
+    Raises:
+        ValueError: Naming the first bad row and the offending value.
+    """
+    bad = ~np.isfinite(probs)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{source}: 'expert_probs'[{row}] has a non-finite entry "
+            f"{float(probs[row, col])!r} at action {col}: {probs[row]}"
+        )
+    bad = probs < 0.0
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{source}: 'expert_probs'[{row}] has a negative entry "
+            f"{float(probs[row, col])!r} at action {col}: {probs[row]}"
+        )
+    illegal = np.where(masks, 0.0, probs).sum(axis=1)
+    bad = illegal > ILLEGAL_MASS_TOL
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        mass = float(illegal[row])
+        raise ValueError(
+            f"{source}: 'expert_probs'[{row}] puts mass {mass!r} on illegal actions: "
+            f"probs {probs[row]}, mask {masks[row].astype(int)}"
+        )
+    legal = np.where(masks, probs, 0.0).sum(axis=1)
+    bad = np.abs(legal - 1.0) > SUM_TOL
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        total = float(legal[row])
+        raise ValueError(
+            f"{source}: 'expert_probs'[{row}] sums to {total!r} over the legal "
+            f"actions, not 1 (tolerance {SUM_TOL}): {probs[row]}"
         )

@@ -31,6 +31,7 @@ import numpy as np
 
 from agents.solvers._tables import (
     PolicyLike,
+    game_support,
     joint_policy,
     policy_tables,
     solve_discounted,
@@ -107,23 +108,32 @@ def occupancy_measure(
             normalized=normalized,
         )
     horizon = game.horizon
-    joint = np.broadcast_to(joint, (horizon, *joint.shape[-2:]))
+    # Forward over the legal (state, joint action) pairs only: terminal states
+    # keep their mass (zero-reward self-loops), the others pass it on.
+    layer = game_support(game).full
+    flat = [table.reshape(*table.shape[:-2], -1) for table in tables]
     per_step = np.empty((horizon, game.num_states))
     dist = mu0
     for h in range(horizon):
         per_step[h] = dist
         if h + 1 < horizon:
-            dist = transition_matrix(game, joint[h]).T @ dist
+            mass = dist[layer.pair_states]
+            for f, key in zip(flat, layer.keys, strict=True):
+                mass = mass * (f[h] if f.ndim == 2 else f)[key]
+            dist = layer.expect.T @ mass + np.where(game.terminal, dist, 0.0)
     scale = 1.0 / horizon if normalized else 1.0
-    per_player = tuple(
-        scale
-        * (per_step[:, :, None] * np.broadcast_to(t, (horizon, *t.shape[-2:]))).sum(0)
-        for t in tables
-    )
+    visits = per_step.sum(axis=0)
+
+    def weighted(table: np.ndarray) -> np.ndarray:
+        """``sum_h P(s_h = s) table_h(s, a)``, stationary or not."""
+        if table.ndim == 2:
+            return visits[:, None] * table
+        return np.einsum("hs,hsa->sa", per_step, table)
+
     return OccupancyMeasure(
-        state=scale * per_step.sum(axis=0),
-        player_state_action=per_player,
-        joint_state_action=scale * np.einsum("hs,hsa->sa", per_step, joint),
+        state=scale * visits,
+        player_state_action=tuple(scale * weighted(t) for t in tables),
+        joint_state_action=scale * weighted(joint),
         per_step=per_step,
         normalized=normalized,
     )

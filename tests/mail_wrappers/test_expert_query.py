@@ -8,6 +8,12 @@ from pettingzoo.classic import connect_four_v3, rps_v2, tictactoe_v3
 from pettingzoo.test import api_test, parallel_api_test
 from pettingzoo.utils.conversions import turn_based_aec_to_parallel
 
+from mail_envs.core import TabularMarkovGame
+from mail_envs.random_games import (
+    make_random_general_sum_game,
+    make_random_zero_sum_game,
+)
+from mail_envs.tabular_env import TabularAECEnv, TabularParallelEnv
 from mail_wrappers._policy import split_observation
 from mail_wrappers.expert_query import (
     ExpertBudgetExhaustedError,
@@ -291,3 +297,70 @@ def test_split_observation_sources_of_the_mask():
         split_observation(np.zeros(2), {"action_mask": [1, 0]}, 3)
     with pytest.raises(ValueError, match="no legal action"):
         split_observation(np.zeros(2), {"action_mask": [0, 0, 0]}, 3)
+
+
+class _ShapeLog:
+    """A tilted expert that logs the mask shape of every call."""
+
+    def __init__(self):
+        self.calls: list[tuple[int, ...]] = []
+
+    def __call__(self, obs, masks):
+        self.calls.append(masks.shape)
+        return tilted(obs, masks)
+
+
+@pytest.mark.parametrize(
+    ("make_game", "batches"),
+    [
+        # /tmp/review/eq3.py: a zero-sum game with 3 and 2 actions
+        (lambda: make_random_zero_sum_game(4, (3, 2), seed=0), [(1, 3), (1, 2)]),
+        # player_0 and player_2 (2 actions) are stacked, player_1 (3) is not
+        (
+            lambda: make_random_general_sum_game(6, (2, 3, 2), seed=3),
+            [(2, 2), (1, 3)],
+        ),
+    ],
+)
+def test_parallel_agents_sharing_an_expert_with_different_action_counts(
+    make_game, batches
+):
+    game = make_game()
+    expert = _ShapeLog()
+    env = ParallelExpertQueryWrapper(TabularParallelEnv(game), expert, seed=0)
+    obs, infos = env.reset(seed=0)
+    for _ in range(4):
+        assert expert.calls == batches
+        for k, agent in enumerate(env.possible_agents):
+            mask = obs[agent]["action_mask"].astype(bool)
+            assert mask.shape == (game.num_actions[k],)
+            np.testing.assert_array_equal(
+                infos[agent]["expert_probs"], tilted(None, mask[None])[0]
+            )
+            assert mask[infos[agent]["expert_action"]]
+        expert.calls.clear()
+        obs, _, _, _, infos = env.step(dict.fromkeys(env.agents, 0))
+    assert env.total_queries == 5 * game.num_players  # reset and 4 steps
+
+
+def test_aec_labels_are_independent_of_the_env_stream():
+    # The env draws the initial state (a fair coin) from default_rng(seed) and
+    # the wrapper samples a uniform expert action after reset(seed=seed): drawn
+    # from one stream they would always agree; independently, about half the
+    # time (400 fixed seeds; standard deviation 0.025).
+    game = TabularMarkovGame(
+        num_actions=(2, 2),
+        next_states=np.repeat(np.arange(2)[:, None], 4, axis=1),
+        next_probs=np.ones((2, 4)),
+        rewards=np.zeros((2, 2, 4)),
+        legal_masks=(np.ones((2, 2), bool),) * 2,
+        initial_distribution=np.array([0.5, 0.5]),
+        gamma=0.9,
+    )
+    env = ExpertQueryWrapper(TabularAECEnv(game), uniform, agents=["player_0"])
+    agree = []
+    for seed in range(400):
+        env.reset(seed=seed)
+        info = env.infos["player_0"]
+        agree.append(info["expert_action"] == info["state"])
+    assert 0.4 < np.mean(agree) < 0.6

@@ -242,3 +242,76 @@ def test_save_validates_a_hand_made_dataset(tmp_path):
 def test_non_json_extra_metadata_is_rejected():
     with pytest.raises(TypeError, match="JSON"):
         ExpertLabelRecorder(game_id="g-v0", expert="e", extra={"x": object()})
+
+
+def test_a_per_agent_dataset_can_be_saved_and_reloaded(tmp_path):
+    # /tmp/review/rec.py: for_agent used to keep the parent's num_rows
+    recorder, env = _recorded(episodes=2)
+    data = recorder.dataset()
+    for agent in ("player_1", "player_2"):
+        part = data.for_agent(agent)
+        assert part.metadata["num_rows"] == len(part) == env.query_counts[agent]
+        assert data.metadata["num_rows"] == len(data)  # the parent is untouched
+        back = load_expert_labels(save_expert_labels(tmp_path / agent, part))
+        assert back.metadata == part.metadata
+        np.testing.assert_array_equal(back.expert_probs, part.expert_probs)
+        np.testing.assert_array_equal(back.agents, part.agents)
+        assert back.agent_names == data.agent_names
+
+
+def _one_row(probs, mask=(True, True)) -> ExpertLabelRecorder:
+    rec = ExpertLabelRecorder(game_id="g-v0", expert="e")
+    for step, p in enumerate([[0.5, 0.5], probs]):  # a good row, then the bad one
+        rec.add(
+            observation=np.zeros(3),
+            action_mask=np.array([True, True]) if step == 0 else np.array(mask),
+            expert_action=0,
+            expert_probs=np.array(p),
+            agent="a",
+            episode=0,
+            step=step,
+        )
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("probs", "mask", "match"),
+    [
+        ([-3.0, 7.0], (True, False), r"'expert_probs'\[1\] has a negative entry -3\.0"),
+        (
+            [np.nan, 1.0],
+            (True, True),
+            r"'expert_probs'\[1\] has a non-finite entry nan",
+        ),
+        (
+            [np.inf, 0.0],
+            (True, True),
+            r"'expert_probs'\[1\] has a non-finite entry inf",
+        ),
+        ([0.5, 0.5], (True, False), r"'expert_probs'\[1\] puts mass 0\.5 on illegal"),
+        ([0.7, 0.7], (True, True), r"'expert_probs'\[1\] sums to 1\.4"),
+        ([0.4, 0.0], (True, True), r"'expert_probs'\[1\] sums to 0\.4"),
+        ([1 - 2e-6, 0.0], (True, False), r"'expert_probs'\[1\] sums to 0\.999998"),
+    ],
+)
+def test_rows_that_are_not_distributions_over_legal_actions_are_rejected(
+    tmp_path, probs, mask, match
+):
+    rec = _one_row(probs, mask)
+    with pytest.raises(ValueError, match=match):
+        rec.write(tmp_path / "bad.npz")
+    # and a file written by other means does not load either
+    good = _one_row([0.5, 0.5]).write(tmp_path / "good.npz")
+    with np.load(good) as raw:
+        expert_probs, masks = raw["expert_probs"].copy(), raw["action_masks"].copy()
+    expert_probs[1], masks[1] = probs, mask
+    _rewrite(good, expert_probs=expert_probs, action_masks=masks)
+    with pytest.raises(ValueError, match=r"good\.npz.*" + match):
+        load_expert_labels(good)
+
+
+def test_probs_within_the_tolerances_of_the_policy_check_are_accepted(tmp_path):
+    # the bounds call_policy accepts an expert's output with (1e-6, 1e-9)
+    rec = _one_row([1 - 5e-7, 5e-10], (True, False))
+    data = load_expert_labels(rec.write(tmp_path / "ok.npz"))
+    np.testing.assert_array_equal(data.expert_probs[1], [1 - 5e-7, 5e-10])

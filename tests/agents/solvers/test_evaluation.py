@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from agents.solvers import (
     policy_evaluation,
     solve_zero_sum,
 )
-from agents.solvers._tables import DENSE_MAX_STATES
+from agents.solvers._tables import DENSE_MAX_STATES, game_support
 from mail_envs.core import TabularMarkovGame
 
 
@@ -334,3 +336,258 @@ def test_dominant_strategy_profile_is_an_equilibrium_of_a_general_sum_game(
         policy = best_response(game, dominant, i).policy
         for step in policy if horizon is not None else policy[None]:
             np.testing.assert_array_equal(step, dominant[i])
+
+
+# ------------------------------------------- fast finite-horizon path vs dense
+def make_turn_based_game(
+    seed: int,
+    num_actions: tuple[int, ...] = (3, 3),
+    num_states: int = 7,
+    num_successors: int = 2,
+    *,
+    horizon: int = 4,
+    gamma: float = 1.0,
+    num_terminal: int = 1,
+) -> TabularMarkovGame:
+    """A random turn-based game: one mover per state, the others play no-op 0.
+
+    Rewards and successors of illegal joint actions are random too (solvers must
+    never read them); the game starts in state 0 so that the states reachable at
+    each step are a proper subset early on; some successor probabilities are 0.
+    """
+    rng = np.random.default_rng(seed)
+    n, s, k = len(num_actions), num_states, num_successors
+    a_joint = int(np.prod(num_actions))
+    mover = rng.integers(0, n, size=s)
+    masks = []
+    for i, a_i in enumerate(num_actions):
+        mask = np.zeros((s, a_i), dtype=bool)
+        mask[:, 0] = True
+        moves = mover == i
+        mask[moves] = rng.random((int(moves.sum()), a_i)) < 0.7
+        mask[np.flatnonzero(moves), rng.integers(0, a_i, size=int(moves.sum()))] = True
+        masks.append(mask)
+    next_states = rng.integers(0, s, size=(s, a_joint, k))
+    next_probs = rng.dirichlet(np.ones(k), size=(s, a_joint))
+    if k > 1:
+        drop = rng.random((s, a_joint)) < 0.3
+        next_probs[drop] = np.eye(k)[rng.integers(0, k, size=int(drop.sum()))]
+    rewards = rng.uniform(-1.0, 1.0, size=(n, s, a_joint))
+    terminal = np.zeros(s, dtype=bool)
+    terminal[s - num_terminal :] = True
+    next_states[terminal] = np.flatnonzero(terminal)[:, None, None]
+    rewards[:, terminal] = 0.0
+    return TabularMarkovGame(
+        num_actions=num_actions,
+        next_states=next_states,
+        next_probs=next_probs,
+        rewards=rewards,
+        legal_masks=tuple(masks),
+        initial_distribution=np.eye(s)[0],
+        gamma=gamma,
+        horizon=horizon,
+        terminal=terminal,
+    )
+
+
+def dense_best_response_values(
+    game: TabularMarkovGame, tables: list[np.ndarray], player: int
+) -> np.ndarray:
+    """``(H, S)`` best-response values by backward induction with explicit loops.
+
+    Textbook form (Puterman 1994, Sec. 4.5): ``Q_h(s, a_i) = sum_{a_-i}
+    pi_-i(a_-i | s) [r_i(s, a) + gamma sum_s' p(s' | s, a) V_{h+1}(s')]`` over
+    every joint action, ``V_h(s) = max_{a_i legal} Q_h(s, a_i)``, 0 in terminal
+    states.
+    """
+    horizon, num_states = game.horizon, game.num_states
+    steps = [np.broadcast_to(t, (horizon, *t.shape[-2:])) for t in tables]
+    joint_actions = list(itertools.product(*map(range, game.num_actions)))
+    out = np.zeros((horizon + 1, num_states))
+    for h in reversed(range(horizon)):
+        for s in range(num_states):
+            if game.terminal[s]:
+                continue
+            best = -np.inf
+            for a_i in np.flatnonzero(game.legal_masks[player][s]):
+                q = 0.0
+                for joint, actions in enumerate(joint_actions):
+                    if actions[player] != a_i:
+                        continue
+                    weight = 1.0
+                    for j, a_j in enumerate(actions):
+                        if j != player:
+                            weight *= steps[j][h, s, a_j]
+                    if weight == 0.0:
+                        continue
+                    future = sum(
+                        p * out[h + 1, nxt]
+                        for nxt, p in zip(
+                            game.next_states[s, joint],
+                            game.next_probs[s, joint],
+                            strict=True,
+                        )
+                    )
+                    q += weight * (game.rewards[player, s, joint] + game.gamma * future)
+                best = max(best, q)
+            out[h, s] = best
+    return out[:horizon]
+
+
+def _random_profile(
+    game: TabularMarkovGame, ref, seed: int, nonstationary: bool
+) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    tables = []
+    for i in range(game.num_players):
+        steps = game.horizon if nonstationary and rng.random() < 0.7 else None
+        table = ref.random_policy(game, i, seed=int(rng.integers(1 << 30)), steps=steps)
+        if rng.random() < 0.3:  # deterministic policies make ties likely
+            table = np.eye(table.shape[-1])[table.argmax(axis=-1)]
+        tables.append(table)
+    return tables
+
+
+def _check_fast_path_against_dense(ref, game: TabularMarkovGame, tables) -> None:
+    mu0 = game.initial_distribution
+    values = ref.values(game, tables)
+    np.testing.assert_allclose(
+        policy_evaluation(game, tables), values, rtol=0, atol=1e-12
+    )
+    result = nash_gap(game, tables)
+    np.testing.assert_allclose(result.values, values[:, 0] @ mu0, rtol=0, atol=1e-12)
+    for i in range(game.num_players):
+        dense = dense_best_response_values(game, tables, i)
+        br = best_response(game, tables, i)
+        np.testing.assert_allclose(br.values, dense, rtol=0, atol=1e-12)
+        assert br.value == pytest.approx(dense[0] @ mu0, abs=1e-12)
+        assert result.best_response_values[i] == pytest.approx(
+            dense[0] @ mu0, abs=1e-12
+        )
+        assert np.all(br.policy[:, ~game.legal_masks[i]] == 0)
+        # The returned policy earns the returned values.
+        profile = list(tables)
+        profile[i] = br.policy
+        np.testing.assert_allclose(
+            policy_evaluation(game, profile)[i], br.values, rtol=0, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(
+    ("num_actions", "num_successors", "gamma"),
+    [((3, 3), 1, 1.0), ((3, 2), 2, 0.9), ((2, 3, 2), 2, 1.0)],
+)
+def test_turn_based_finite_horizon_fast_path_matches_dense(
+    ref, seed, num_actions, num_successors, gamma
+) -> None:
+    game = make_turn_based_game(
+        seed, num_actions, num_successors=num_successors, gamma=gamma
+    )
+    _check_fast_path_against_dense(
+        ref, game, _random_profile(game, ref, seed, nonstationary=seed % 2 == 1)
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("num_actions", [(2, 3), (2, 2, 2), (4,)])
+def test_simultaneous_finite_horizon_fast_path_matches_dense(
+    ref, seed, num_actions
+) -> None:
+    game = ref.random_game(
+        100 + seed,
+        num_actions,
+        num_states=6,
+        horizon=3,
+        gamma=0.95,
+        num_terminal=seed % 3,
+        illegal_prob=0.4,
+    )
+    _check_fast_path_against_dense(
+        ref, game, _random_profile(game, ref, seed, nonstationary=seed % 2 == 0)
+    )
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+@pytest.mark.parametrize("seed", range(6))
+def test_reachable_layers_and_full_layers_give_the_same_values(
+    ref, monkeypatch, seed, fraction
+) -> None:
+    # 1.0: every step gets exactly its reachable states (layers of different
+    # steps overlap and share the value buffer); 0.0: every step gets them all.
+    monkeypatch.setattr(tables_module, "LAYER_MAX_FRACTION", fraction)
+    monkeypatch.setattr(tables_module, "LAYER_BUDGET", 100)
+    game = make_turn_based_game(
+        200 + seed, (3, 2), num_states=9, num_successors=1 + seed % 2, horizon=5
+    )
+    layers = game_support(game).reachable
+    full = game_support(game).full
+    if fraction == 0.0:
+        assert all(layer is full or layer.num_pairs == 0 for layer in layers)
+    else:
+        assert all(layer is not full for layer in layers)
+        assert layers[0].states.tolist() == [0]  # the game starts in state 0
+    _check_fast_path_against_dense(
+        ref, game, _random_profile(game, ref, seed, nonstationary=seed % 2 == 0)
+    )
+
+
+def test_reachable_layers_of_a_chain() -> None:
+    # 0 -> 1 -> 2 (terminal) whatever the action; state 3 is never reached.
+    next_states = np.array([[1, 1], [2, 2], [2, 2], [0, 0]])[:, :, None]
+    game = TabularMarkovGame(
+        num_actions=(2,),
+        next_states=next_states,
+        next_probs=np.ones((4, 2, 1)),
+        rewards=np.ones((1, 4, 2)) * np.array([1, 1, 0, 1])[:, None],
+        legal_masks=(np.ones((4, 2), bool),),
+        initial_distribution=np.eye(4)[0],
+        horizon=4,
+        terminal=np.array([False, False, True, False]),
+    )
+    layers = game_support(game).reachable
+    assert [layer.states.tolist() for layer in layers] == [[0], [1], [], []]
+    assert layers[2] is layers[3]
+    assert game_support(game).full.states.tolist() == [0, 1, 3]
+    assert game_support(game) is game_support(game)
+    np.testing.assert_allclose(nash_gap(game, [game.uniform_policy(0)]).values, [2.0])
+
+
+def test_illegal_mass_within_tolerance_is_never_played(ref) -> None:
+    game = make_turn_based_game(3, (3, 3), num_successors=2)
+    tables = _random_profile(game, ref, 3, nonstationary=False)
+    noisy = tables[0].copy()
+    # A state with an illegal action and several legal ones (policy_table
+    # overwrites rows with a single legal action).
+    choice = game.legal_masks[0].sum(axis=1, keepdims=True) > 1
+    state, action = np.argwhere(~game.legal_masks[0] & choice)[0]
+    noisy[state, action] = 5e-10  # policy_table tolerates up to 1e-9
+    # Renormalized onto the legal actions, the row is the clean one.
+    clean = noisy * game.legal_masks[0]
+    clean /= clean.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(
+        policy_evaluation(game, [noisy, tables[1]]),
+        policy_evaluation(game, [clean, tables[1]]),
+    )
+
+
+def test_tictactoe_reachable_sweep_matches_full_sweep() -> None:
+    from agents.solvers.evaluation import _finite_sweep
+    from mail_envs.tictactoe import make_tictactoe_game
+
+    game = make_tictactoe_game()
+    rng = np.random.default_rng(0)
+    tables = []
+    for mask in game.legal_masks:
+        table = rng.random(mask.shape) * mask
+        tables.append(table / table.sum(axis=1, keepdims=True))
+    reachable = _finite_sweep(game, tables, evaluate=True, responders=(0, 1))
+    full = _finite_sweep(game, tables, evaluate=True, responders=(0, 1), record=True)
+    np.testing.assert_allclose(reachable.start, full.start, rtol=0, atol=1e-15)
+    # 17,125 legal (state, joint action) pairs, one in each of the 958 terminal
+    # states (which carry none: their value is 0); each board is reached at the
+    # step that equals its number of marks, so the layers partition the pairs.
+    support = game_support(game)
+    assert int(game.terminal.sum()) == 958
+    assert support.full.num_pairs == 17_125 - 958
+    assert sum(layer.num_pairs for layer in support.reachable) == 17_125 - 958
