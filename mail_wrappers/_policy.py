@@ -11,15 +11,17 @@ give each wrapper a random stream of its own.
 from __future__ import annotations
 
 import bisect
-import itertools
 import zlib
 from collections.abc import Mapping
+from itertools import accumulate, compress
 from typing import Any
 
 import gymnasium
 import numpy as np
 
 from mail_envs.core import BatchedPolicy
+
+_BOOL = np.dtype(bool)
 
 #: Up to this many actions, a single row is checked and sampled in plain Python.
 _SMALL = 64
@@ -30,6 +32,7 @@ SUM_TOL = 1e-6
 ILLEGAL_MASS_TOL = 1e-9
 
 __all__ = [
+    "act_one",
     "call_policy",
     "component_rng",
     "num_discrete_actions",
@@ -130,12 +133,15 @@ def split_observation(
         mask_src = info.get("action_mask")
     if mask_src is None:
         return obs, np.ones(num_actions, dtype=bool)
-    mask = np.asarray(mask_src).astype(bool, copy=False).reshape(-1)
+    if type(mask_src) is np.ndarray and mask_src.ndim == 1:  # the usual case
+        mask = mask_src if mask_src.dtype == _BOOL else mask_src.astype(bool)
+    else:
+        mask = np.asarray(mask_src).astype(bool, copy=False).reshape(-1)
     if mask.shape != (num_actions,):
         raise ValueError(
             f"action mask must have shape ({num_actions},), got {mask.shape}"
         )
-    if require_legal and not mask.any():
+    if require_legal and not np.count_nonzero(mask):
         raise ValueError("action mask has no legal action")
     return obs, mask
 
@@ -165,6 +171,11 @@ def call_policy(
             entries, rows that do not sum to 1, or mass on illegal actions.
     """
     probs = np.asarray(policy(observations, masks), dtype=np.float64)
+    return _checked(probs, masks, name)
+
+
+def _checked(probs: np.ndarray, masks: np.ndarray, name: str) -> np.ndarray:
+    """:func:`call_policy`'s checks of a policy's float64 output."""
     if probs.shape != masks.shape:
         raise ValueError(
             f"{name} returned probabilities of shape {probs.shape}, expected "
@@ -172,25 +183,7 @@ def call_policy(
         )
     if probs.shape[0] == 1 and probs.shape[1] <= _SMALL:
         # One row (a turn-based step): plain floats beat numpy's call overhead.
-        row = probs[0].tolist()
-        legal_mass = sum(p for p, ok in zip(row, masks[0].tolist(), strict=True) if ok)
-        lowest_row = min(row)
-        if not (
-            lowest_row >= -1e-12
-            and sum(row) - legal_mass <= ILLEGAL_MASS_TOL
-            and abs(legal_mass - 1.0) <= SUM_TOL
-        ):
-            _raise_invalid(
-                probs,
-                masks,
-                probs.sum(axis=1),
-                np.einsum("ij,ij->i", probs, masks),
-                name,
-            )
-        if lowest_row < 0.0:
-            probs = np.clip(probs, 0.0, None)
-            probs /= probs.sum(axis=1, keepdims=True)
-        return probs
+        return _checked_row(probs, masks, name)[0]
     # Few whole-array reductions (this runs on every env step); NaN fails
     # every comparison, so it takes the slow path that names the problem.
     lowest = probs.min()
@@ -206,6 +199,84 @@ def call_policy(
         probs = np.clip(probs, 0.0, None)
         probs /= probs.sum(axis=1, keepdims=True)
     return probs
+
+
+def _checked_row(
+    probs: np.ndarray, masks: np.ndarray, name: str
+) -> tuple[np.ndarray, list[float]]:
+    """:func:`call_policy`'s checks of a ``(1, A)`` output, on plain floats.
+
+    Returns the (maybe clipped) probabilities and their row as a list.
+    """
+    row = probs[0].tolist()
+    legal_mass = sum(compress(row, masks[0].tolist()))
+    lowest_row = min(row)
+    if not (
+        lowest_row >= -1e-12
+        and sum(row) - legal_mass <= ILLEGAL_MASS_TOL
+        and abs(legal_mass - 1.0) <= SUM_TOL
+    ):
+        _raise_invalid(
+            probs, masks, probs.sum(axis=1), np.einsum("ij,ij->i", probs, masks), name
+        )
+    if lowest_row < 0.0:
+        probs = np.clip(probs, 0.0, None)
+        probs /= probs.sum(axis=1, keepdims=True)
+        row = probs[0].tolist()
+    return probs, row
+
+
+def _sample_row(row: list[float], rng: np.random.Generator) -> int:
+    """:func:`sample_actions` on one row given as a list (same draw, same action)."""
+    running = list(accumulate(row))
+    a = bisect.bisect_right(running, rng.random() * running[-1])
+    if a >= len(row):  # see sample_actions
+        a = max(i for i, p in enumerate(row) if p != 0)
+    return a
+
+
+def act_one(
+    policy: BatchedPolicy,
+    observation: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    name: str = "policy",
+) -> tuple[np.ndarray, int]:
+    """One agent's move: call, check and sample a batched policy on one row.
+
+    The per-turn path of the wrappers: the same result and the same random
+    draw as :func:`call_policy` on ``(observation[None], mask[None])`` followed
+    by :func:`sample_actions`, with the checks and the draw on plain floats.
+
+    Args:
+        policy: A batched policy.
+        observation: One observation (no batch axis).
+        mask: Its ``(A,)`` boolean legal-action mask.
+        rng: Random generator; one uniform draw.
+        name: What to call the policy in error messages.
+
+    Returns:
+        The ``(A,)`` float64 probabilities and the sampled action.
+
+    Raises:
+        ValueError: As :func:`call_policy`.
+
+    Example:
+        >>> uniform = lambda obs, masks: masks / masks.sum(axis=1, keepdims=True)
+        >>> probs, action = act_one(
+        ...     uniform, np.zeros(2), np.array([False, True]), np.random.default_rng(0)
+        ... )
+        >>> probs.tolist(), action
+        ([0.0, 1.0], 1)
+    """
+    masks = mask[None]
+    probs = np.asarray(policy(observation[None], masks), dtype=np.float64)
+    if probs.shape != masks.shape or probs.shape[1] > _SMALL:
+        probs = _checked(probs, masks, name)
+        return probs[0], int(sample_actions(probs, rng)[0])
+    probs, row = _checked_row(probs, masks, name)
+    return probs[0], _sample_row(row, rng)
 
 
 def _raise_invalid(
@@ -244,11 +315,7 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if probs.shape[0] == 1 and num_actions <= _SMALL:
         # One draw: the same float64 running sum and comparison as below, on
         # plain floats (same random stream, same result).
-        running = list(itertools.accumulate(probs[0].tolist()))
-        a = bisect.bisect_right(running, rng.random() * running[-1])
-        if a >= num_actions:  # see below
-            a = int(np.flatnonzero(probs[0])[-1])
-        return np.array([a], dtype=np.int64)
+        return np.array([_sample_row(probs[0].tolist(), rng)], dtype=np.int64)
     cdf = np.cumsum(probs, axis=1)
     u = rng.random(probs.shape[0]) * cdf[:, -1]
     actions = (cdf <= u[:, None]).sum(axis=1)

@@ -177,13 +177,23 @@ class EllipticalBonus:
         self.num_updates = 0
         self._obs_history: list[Any] = []
         self._action_history: list[np.ndarray] = []
+        self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The feature buffers hold views, which pickling and deepcopy would
+        # turn into independent arrays: drop them (they are rebuilt on use).
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        return state
 
     @property
     def is_block(self) -> bool:
         """Whether the per-action block form is used."""
         return self.state_features is not None
 
-    def _phi(self, observations: Any, actions: np.ndarray) -> np.ndarray:
+    def _phi(
+        self, observations: Any, actions: np.ndarray, check_finite: bool = True
+    ) -> np.ndarray:
         if self.state_features is not None:
             out = np.asarray(self.state_features(observations), dtype=np.float64)
         else:
@@ -194,7 +204,7 @@ class EllipticalBonus:
                 f"feature map must return ({actions.shape[0]}, dim) features, got "
                 f"shape {out.shape}"
             )
-        if not np.isfinite(out).all():
+        if check_finite and not np.isfinite(out).all():
             raise ValueError("feature map returned non-finite features")
         if self.cov_inv is None:
             dim = out.shape[1]
@@ -250,23 +260,77 @@ class EllipticalBonus:
 
     def _one(self, observations: Any, actions: np.ndarray, update: bool) -> float:
         """The fused path for one pair (``observations`` a batch of one)."""
-        phi = self._phi(observations, actions)[0]
+        phi = self._phi(observations, actions, check_finite=False)[0]
         cov_inv = self.cov_inv
         assert cov_inv is not None
         if self.is_block:
             a = int(actions[0])
             if not 0 <= a < cov_inv.shape[0]:
                 raise ValueError(f"action {a} is not in [0, {cov_inv.shape[0]})")
-            inv = cov_inv[a]
-        else:
-            inv = cov_inv
+            cov_inv = cov_inv[a]
+        value = self._fused(cov_inv, phi, update)
+        if update:
+            self._remember(observations, actions)
+        return value
+
+    def _fused(self, inv: np.ndarray, phi: np.ndarray, update: bool) -> float:
+        """Bonus of ``phi`` under ``inv``, then (optionally) the in-place update."""
         u = inv @ phi
         quad = float(phi @ u)
+        # A non-finite feature makes phi^T Lambda^{-1} phi non-finite (Lambda^{-1}
+        # has a positive diagonal), so one float check replaces a pass over phi.
+        if not math.isfinite(quad) and not np.isfinite(phi).all():
+            raise ValueError("feature map returned non-finite features")
         if update:
             inv -= np.multiply.outer(u, u / (1.0 + quad))
             self.num_updates += 1
-            self._remember(observations, actions)
         return self.beta * math.sqrt(max(quad, 0.0))
+
+    def _step(self, observation: Any, action: Any, update: bool) -> float:
+        """Bonus of one unbatched pair, then (optionally) the update.
+
+        The per-step path of :class:`EllipticalBonusReward`: with the default
+        features and a Lambda already sized, phi is written straight into a
+        buffer (no batch of one, no feature-map call). Same numbers as
+        :meth:`bonus_and_update` on ``(observation[None], [action])``.
+        """
+        cov_inv = self.cov_inv
+        if (
+            cov_inv is not None
+            and self.state_features is flat_observation_features
+            and (type(action) is int or isinstance(action, np.integer))
+        ):
+            obs = (
+                observation["observation"]
+                if type(observation) is dict or isinstance(observation, Mapping)
+                else observation
+            )
+            if type(obs) is np.ndarray and obs.size + 1 == cov_inv.shape[-1]:
+                a = int(action)
+                if not 0 <= a < cov_inv.shape[0]:
+                    raise ValueError(f"action {a} is not in [0, {cov_inv.shape[0]})")
+                buffers = self._buffers.get(obs.shape) or self._phi_buffer(obs.shape)
+                phi, view = buffers
+                view[...] = obs
+                value = self._fused(cov_inv[a], phi, update)
+                if update and self.keep_history:
+                    self._remember(
+                        _batch_one(observation, copy=True),
+                        np.array([a], dtype=np.int64),
+                    )
+                return value
+        return self._one(
+            _batch_one(observation, copy=self.keep_history),
+            np.array([action], dtype=np.int64),
+            update,
+        )
+
+    def _phi_buffer(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """A new ``(D,)`` feature buffer ending in 1 and a view of its head, kept."""
+        phi = np.empty(math.prod(shape) + 1)
+        phi[-1] = 1.0
+        self._buffers[shape] = (phi, phi[:-1].reshape(shape))
+        return self._buffers[shape]
 
     def _update(self, phi: np.ndarray, actions: np.ndarray) -> None:
         assert self.cov_inv is not None
@@ -429,12 +493,7 @@ class EllipticalBonusReward(gymnasium.Wrapper):
         if self._last_obs is None:
             raise RuntimeError("step() before reset()")
         obs, reward, terminated, truncated, info = self.env.step(action)
-        bonus = self.bonus
-        value = bonus._one(
-            _batch_one(self._last_obs, copy=bonus.keep_history),
-            np.array([action], dtype=np.int64),
-            self.update,
-        )
+        value = self.bonus._step(self._last_obs, action, self.update)
         self._last_obs = obs
         info = {**info, "bonus": value}
         reward = value if self.reward_mode == "replace" else float(reward) + value

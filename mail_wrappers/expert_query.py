@@ -43,6 +43,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import (
+    act_one,
     call_policy,
     component_rng,
     num_discrete_actions,
@@ -155,6 +156,10 @@ class _QueryEngine:
 
         Returns the entries to merge into each agent's info.
         """
+        if len(pending) == 1:  # the common turn-based case
+            agent, obs, mask = pending[0]
+            entries = self.label_one(agent, obs, mask, int(np.count_nonzero(mask)))
+            return {} if entries is None else {agent: entries}
         if self.skip_forced:
             pending = [p for p in pending if np.count_nonzero(p[2]) > 1]
         out: dict[Any, dict[str, Any]] = {}
@@ -207,6 +212,38 @@ class _QueryEngine:
                         step=self.step,
                     )
         return out
+
+    def label_one(
+        self, agent: Any, obs: np.ndarray, mask: np.ndarray, num_legal: int
+    ) -> dict[str, Any] | None:
+        """:meth:`label` for one agent (``num_legal`` legal actions).
+
+        Returns the entries to merge into its info, or None for none.
+        """
+        if self.skip_forced and num_legal <= 1:
+            return None
+        if self.query_budget is not None and self.total_queries >= self.query_budget:
+            if self.on_budget_exhausted == "raise":
+                raise ExpertBudgetExhaustedError(
+                    f"expert query budget of {self.query_budget} is exhausted "
+                    f"({self.total_queries} queries made, 1 more needed); raise "
+                    "query_budget or use on_budget_exhausted='flag'"
+                )
+            return {"expert_budget_exhausted": True}
+        probs, action = act_one(self.experts[agent], obs, mask, self.rng, name="expert")
+        self.query_counts[agent] += 1
+        self.total_queries += 1
+        if self.recorder is not None:
+            self.recorder.add(
+                observation=obs,
+                action_mask=mask,
+                expert_action=action,
+                expert_probs=probs,
+                agent=str(agent),
+                episode=self.episode,
+                step=self.step,
+            )
+        return {"expert_probs": probs, "expert_action": action}
 
     @property
     def budget_left(self) -> int | None:
@@ -309,6 +346,7 @@ class ExpertQueryWrapper(_QueryMixin, BaseWrapper[AgentID, ObsType, ActionType])
             a: num_discrete_actions(env.action_space(a), a)
             for a in self._engine.queried
         }
+        self._queried = self._engine.queried
         self._infos: dict[AgentID, dict[str, Any]] = {}
         # The observation fetched for labelling, reused by observe() until
         # the next step (saves the env a second observation per turn).
@@ -378,7 +416,7 @@ class ExpertQueryWrapper(_QueryMixin, BaseWrapper[AgentID, ObsType, ActionType])
             return
         agent = env.agent_selection
         if (
-            agent not in self._engine.queried
+            agent not in self._queried
             or env.terminations.get(agent, False)
             or env.truncations.get(agent, False)
         ):
@@ -386,10 +424,15 @@ class ExpertQueryWrapper(_QueryMixin, BaseWrapper[AgentID, ObsType, ActionType])
         base = infos.get(agent, {})
         observed = env.observe(agent)
         self._observed_agent, self._observed = agent, observed
-        obs, mask = split_observation(observed, base, self._num_actions[agent])
-        extra = self._engine.label([(agent, obs, mask)])
-        if extra:
-            self._infos = {**infos, agent: {**base, **extra[agent]}}
+        obs, mask = split_observation(
+            observed, base, self._num_actions[agent], require_legal=False
+        )
+        num_legal = int(np.count_nonzero(mask))
+        if not num_legal:
+            raise ValueError("action mask has no legal action")
+        entries = self._engine.label_one(agent, obs, mask, num_legal)
+        if entries is not None:
+            self._infos = {**infos, agent: {**base, **entries}}
 
 
 class ParallelExpertQueryWrapper(

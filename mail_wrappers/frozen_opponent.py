@@ -52,6 +52,7 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import (
+    act_one,
     call_policy,
     component_rng,
     num_discrete_actions,
@@ -68,6 +69,10 @@ OpponentPolicy = BatchedPolicy | Literal["uniform", "expert"]
 _RNG_COMPONENT = "mail_wrappers.frozen_opponent"
 
 OpponentCallback = Callable[[Any, np.ndarray, np.ndarray, int, np.ndarray], None]
+
+#: The opponents' moves since the controlled agent's last one: actions and
+#: probabilities per agent (``info["opponent_actions"]``/``["opponent_probs"]``).
+_Moves = tuple[dict[Any, list[int]], dict[Any, list[np.ndarray]]]
 
 
 def uniform_policy(observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
@@ -174,6 +179,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
                 )
             space = space["observation"]
         self.observation_space = space
+        self._discrete_observation = isinstance(space, gymnasium.spaces.Discrete)
         self.action_space = env.action_space(controlled_agent)
         self.render_mode = getattr(env, "render_mode", None)
         env_metadata = getattr(env, "metadata", None) or {}
@@ -193,7 +199,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._rng = component_rng(seed, _RNG_COMPONENT)
-        moves: dict[Any, list[Any]] = {}
+        moves: _Moves = ({}, {})
         if self._parallel:
             obs, infos = self.env.reset(seed=seed, options=options)
             if self.controlled_agent not in obs:
@@ -223,7 +229,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
             raise RuntimeError(
                 "step() called on a finished episode; call reset() first"
             )
-        moves: dict[Any, list[Any]] = {}
+        moves: _Moves = ({}, {})
         agent = self.controlled_agent
         if self._parallel:
             actions = self._opponent_actions_parallel(moves)
@@ -246,7 +252,12 @@ class FrozenOpponentWrapper(gymnasium.Env):
             env.step(action)
             self._play_opponents_aec(moves)
             reward = float(env._cumulative_rewards.get(agent, 0.0))
-            terminated = bool(env.terminations.get(agent, agent not in env.agents))
+            terminations = env.terminations
+            terminated = bool(
+                terminations[agent]
+                if agent in terminations
+                else agent not in env.agents
+            )
             truncated = bool(env.truncations.get(agent, False))
             observation, info = env.observe(agent), env.infos.get(agent, {})
         self._done = terminated or truncated
@@ -267,7 +278,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
 
     # -------------------------------------------------------------- internals
     def _output(
-        self, observation: Any, info: Mapping[str, Any], moves: dict[Any, list[Any]]
+        self, observation: Any, info: Mapping[str, Any], moves: _Moves
     ) -> tuple[Any, dict[str, Any]]:
         _, self._mask = split_observation(
             observation,
@@ -278,11 +289,10 @@ class FrozenOpponentWrapper(gymnasium.Env):
         self._last_observation = observation
         out = dict(info)
         out["action_mask"] = self._mask.copy()
-        out["opponent_actions"] = {a: [m[0] for m in ms] for a, ms in moves.items()}
-        out["opponent_probs"] = {a: [m[1] for m in ms] for a, ms in moves.items()}
+        out["opponent_actions"], out["opponent_probs"] = moves
         if self.flatten_observation:
             observation = observation["observation"]
-        elif isinstance(self.observation_space, gymnasium.spaces.Discrete):
+        elif self._discrete_observation:
             observation = int(observation)
         return observation, out
 
@@ -325,12 +335,16 @@ class FrozenOpponentWrapper(gymnasium.Env):
                 groups.setdefault(key, []).append(k)
         for idx in groups.values():
             pol = self._policies[agents[idx[0]]]
-            if len(idx) == 1:
-                obs, masks = split[idx[0]][0][None], split[idx[0]][1][None]
-            else:
-                obs = np.stack([split[k][0] for k in idx])
-                masks = np.stack([split[k][1] for k in idx])
-            probs = call_policy(pol, obs, masks, name=f"policy of {agents[idx[0]]!r}")
+            name = f"policy of {agents[idx[0]]!r}"
+            if len(idx) == 1:  # one row: the same draw, on plain floats
+                k = idx[0]
+                probs_out[k], actions[k] = act_one(
+                    pol, split[k][0], split[k][1], self._rng, name=name
+                )
+                continue
+            obs = np.stack([split[k][0] for k in idx])
+            masks = np.stack([split[k][1] for k in idx])
+            probs = call_policy(pol, obs, masks, name=name)
             drawn = sample_actions(probs, self._rng)
             for j, k in enumerate(idx):
                 actions[k] = int(drawn[j])
@@ -343,14 +357,18 @@ class FrozenOpponentWrapper(gymnasium.Env):
         self._last_probs = probs_out
         return actions
 
-    def _play_opponents_aec(self, moves: dict[Any, list[Any]]) -> None:
+    def _play_opponents_aec(self, moves: _Moves) -> None:
         env = self.env
         me = self.controlled_agent
-        while env.agents and env.agent_selection != me:
-            if env.terminations.get(me) or env.truncations.get(me):
-                return
+        actions, probs_played = moves
+        while env.agents:
             agent = env.agent_selection
-            if env.terminations.get(agent) or env.truncations.get(agent):
+            if agent == me:
+                return
+            terminations, truncations = env.terminations, env.truncations
+            if terminations.get(me) or truncations.get(me):
+                return
+            if terminations.get(agent) or truncations.get(agent):
                 env.step(None)
                 continue
             info = env.infos[agent]
@@ -364,10 +382,14 @@ class FrozenOpponentWrapper(gymnasium.Env):
             else:
                 (action,) = self._act([agent], [env.observe(agent)], [info])
                 probs = self._last_probs[0]
-            moves.setdefault(agent, []).append((action, probs))
+            if agent in actions:
+                actions[agent].append(action)
+                probs_played[agent].append(probs)
+            else:
+                actions[agent], probs_played[agent] = [action], [probs]
             env.step(action)
 
-    def _opponent_actions_parallel(self, moves: dict[Any, list[Any]]) -> dict[Any, Any]:
+    def _opponent_actions_parallel(self, moves: _Moves) -> dict[Any, Any]:
         live = [a for a in self.env.agents if a != self.controlled_agent]
         if not live:
             return {}
@@ -377,5 +399,5 @@ class FrozenOpponentWrapper(gymnasium.Env):
             [self._parallel_infos.get(a, {}) for a in live],
         )
         for a, act, p in zip(live, actions, self._last_probs, strict=True):
-            moves[a] = [(act, p)]
+            moves[0][a], moves[1][a] = [act], [p]
         return dict(zip(live, actions, strict=True))

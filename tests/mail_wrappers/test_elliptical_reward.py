@@ -224,3 +224,84 @@ def test_feature_dimension_change_needs_a_rebuild():
         bonus.bonus(np.ones((1, 4)), np.array([0]))
     with pytest.raises(ValueError, match="non-finite"):
         bonus.bonus(np.full((1, 3), np.nan), np.array([0]))
+
+
+def _tictactoe_transitions(num_steps: int, seed: int = 0):
+    """``(observation, action)`` pairs of random Tic-Tac-Toe play (player_1)."""
+    env = FrozenOpponentWrapper(tictactoe_v3.env(), "player_1", "uniform", seed=seed)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    pairs = []
+    for _ in range(num_steps):
+        action = int(rng.choice(np.flatnonzero(obs["action_mask"])))
+        pairs.append((obs, action))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return pairs
+
+
+@pytest.mark.parametrize("keep_history", [False, True])
+def test_per_step_path_equals_the_batched_path_exactly(keep_history):
+    # The wrapper's step path writes the default features of one unbatched
+    # observation into a buffer; the public batched API computes them with
+    # flat_observation_features on a batch of one. Same bits, same Lambda.
+    pairs = _tictactoe_transitions(300)
+    step = EllipticalBonus(num_actions=9, beta=0.3, keep_history=keep_history)
+    batched = EllipticalBonus(num_actions=9, beta=0.3, keep_history=keep_history)
+    for obs, action in pairs:
+        got = step._step(obs, np.int64(action), True)
+        want = batched.bonus_and_update(
+            {k: v[None] for k, v in obs.items()}, np.array([action])
+        )[0]
+        assert got == want
+    np.testing.assert_array_equal(step.cov_inv, batched.cov_inv)
+    assert step.num_updates == batched.num_updates == len(pairs)
+    # an independent check: Lambda^{-1} of all pairs, rebuilt from scratch
+    phi = np.array([[*obs["observation"].reshape(-1), 1.0] for obs, _ in pairs])
+    acts = np.array([a for _, a in pairs])
+    np.testing.assert_allclose(
+        step.cov_inv, block_rebuild_cov_inv(phi, acts, 9, 1.0), atol=1e-10
+    )
+    if keep_history:
+        step.rebuild()
+        np.testing.assert_allclose(
+            step.cov_inv, block_rebuild_cov_inv(phi, acts, 9, 1.0), atol=1e-12
+        )
+
+
+def test_per_step_path_rejects_non_finite_features_and_keeps_lambda():
+    bonus = EllipticalBonus(num_actions=2, beta=1.0)
+    bonus._step(np.array([1.0, 0.0]), 0, True)
+    before = bonus.cov_inv.copy()
+    for bad in ([np.nan, 0.0], [0.0, np.inf], [-np.inf, np.inf]):
+        with pytest.raises(ValueError, match="non-finite"):
+            bonus._step(np.array(bad), 1, True)
+    np.testing.assert_array_equal(bonus.cov_inv, before)
+    assert bonus.num_updates == 1
+    with pytest.raises(ValueError, match=r"action 2 is not in \[0, 2\)"):
+        bonus._step(np.array([1.0, 0.0]), 2, True)
+
+
+def test_copied_wrapper_continues_like_the_original():
+    import copy
+    import pickle
+
+    def make():
+        return EllipticalBonusReward(
+            FrozenOpponentWrapper(tictactoe_v3.env(), "player_1", "uniform", seed=0),
+            beta=0.3,
+        )
+
+    env = make()
+    env.reset(seed=0)
+    env.step(4)  # sizes Lambda
+    env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))  # per-step path
+    copies = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    for other in [env, *copies]:
+        other.reset(seed=2)
+    for action in (0, 8):
+        rewards = [other.step(action)[1] for other in [env, *copies]]
+        assert rewards[0] == rewards[1] == rewards[2]
+    np.testing.assert_array_equal(env.bonus.cov_inv, copies[0].bonus.cov_inv)
+    np.testing.assert_array_equal(env.bonus.cov_inv, copies[1].bonus.cov_inv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mail_wrappers._policy import call_policy, sample_actions
+from mail_wrappers._policy import act_one, call_policy, sample_actions
 
 
 def test_one_row_and_batched_sampling_agree_on_the_same_stream():
@@ -57,3 +57,45 @@ def test_round_off_below_zero_is_clipped():
     masks = np.array([[True, True]])
     out = call_policy(lambda o, m: np.array([[-1e-15, 1.0]]), np.zeros((1, 1)), masks)
     np.testing.assert_array_equal(out, [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize("num_actions", [7, 100])  # plain-float and numpy paths
+def test_act_one_equals_call_policy_then_sample_actions(num_actions):
+    rng = np.random.default_rng(5)
+    table = rng.dirichlet(np.ones(num_actions), size=300)
+    masks = rng.random((300, num_actions)) < 0.6
+    masks[:, 0] = True
+    table = np.where(masks, table, 0.0)
+    table[::7, 0] = 0.0
+    table /= table.sum(axis=1, keepdims=True)
+    table[::7, 0] = -1e-15  # round-off below zero: clipped the same way
+
+    def policy(obs, m):
+        return table[obs[:, 0]]
+
+    ours, theirs = np.random.default_rng(9), np.random.default_rng(9)
+    for k in range(300):
+        obs, mask = np.array([k]), masks[k]
+        probs, action = act_one(policy, obs, mask, ours)
+        want = call_policy(policy, obs[None], mask[None])
+        np.testing.assert_array_equal(probs, want[0])
+        assert action == int(sample_actions(want, theirs)[0])
+        assert mask[action]
+    assert ours.random() == theirs.random()  # one draw per call on both sides
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ([np.nan, 0.5, 0.5], "invalid probabilities"),
+        ([0.5, 0.0, 0.6], "summing to"),
+        ([0.5, 0.5, 0.0], "illegal actions"),
+        ([0.5, 0.5], r"shape \(1, 2\)"),
+    ],
+)
+def test_act_one_rejects_what_call_policy_rejects(bad, match):
+    mask = np.array([True, False, True])
+    with pytest.raises(ValueError, match=match):
+        act_one(
+            lambda o, m: np.array([bad]), np.zeros(2), mask, np.random.default_rng()
+        )
