@@ -238,6 +238,22 @@ def _spaces(env: AECEnv, agent: str) -> tuple[tuple[int, ...], int]:
     return tuple(space["observation"].shape or ()), int(env.action_space(agent).n)
 
 
+def _moves_per_game(env: AECEnv, obs_shape: tuple[int, ...], num_actions: int) -> int:
+    """An upper bound on one seat's moves in a game.
+
+    Board games (``(rows, cols, planes)`` observations) end within half the
+    cells (plus one); envs with ``max_cycles`` end within that many cycles.
+    Never less than ``num_actions`` (Tic-Tac-Toe's long-standing bound).
+    """
+    bound = num_actions
+    if len(obs_shape) == 3:
+        bound = max(bound, obs_shape[0] * obs_shape[1] // 2 + 1)
+    cycles = getattr(env.unwrapped, "max_cycles", None)
+    if isinstance(cycles, int) and cycles > 0:
+        bound = max(bound, cycles)
+    return bound
+
+
 def _check_budget(num_games: int) -> int:
     if int(num_games) != num_games or num_games < 1:
         raise ValueError(f"num_games must be a positive integer, got {num_games!r}")
@@ -531,7 +547,8 @@ def collect_dqn_explore(
         optimistic_actions=optimistic_actions,
     )
     stop = StopTrainingOnMaxEpisodes(max_episodes=num_games)
-    max_steps = num_games * num_actions  # an upper bound; training stops by games
+    # Training stops by games; the step budget only sets SB3's epsilon schedule.
+    max_steps = num_games * _moves_per_game(probe, obs_shape, num_actions)
     model.learn(total_timesteps=max_steps, callback=CallbackList([bonus, stop]))
     if stop.n_episodes < num_games:
         raise RuntimeError(
