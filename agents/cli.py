@@ -99,11 +99,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         budgets=args.budgets,
         seeds=args.seeds,
         device=args.device,
+        augment=args.augment,
         progress=not args.no_progress,
     )
     print(
         f"mail-gym run: {args.game}, methods {list(pipeline.methods)}, budgets "
         f"{list(pipeline.budgets)}, seeds {list(pipeline.seeds)}, device {args.device}"
+        + (", BC on the 8 board symmetries of each label" if pipeline.augment else "")
     )
     start = time.perf_counter()
     result = pipeline.run()
@@ -163,6 +165,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--device", default="auto", help="torch device (auto: CUDA if present)"
     )
     p_run.add_argument("--out", default="runs/mail-gym-run", help="output folder")
+    p_run.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Tic-Tac-Toe: clone on the 8 board symmetries of each label",
+    )
     p_run.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
     return parser

@@ -12,7 +12,9 @@ Methods by game:
 * ``tictactoe`` — ``bc`` (BC on expert self-play games), ``uniform``
   (uniform-exploration BC), ``dqn-explore`` (DQN-Explore-BC); the budget is
   expert-labelled games per player; BC is the small CNN
-  (:func:`agents.dqn_explore.run_tictactoe_comparison`).
+  (:func:`agents.dqn_explore.run_tictactoe_comparison`), by default on the 8
+  board symmetries of every label (``augment``: no extra expert query; the
+  same for every method).
 * ``gridworld`` (3x3, tabular features, horizon-10 episodes) — ``bc``,
   ``uniform``, ``lsvi-ucb-zero`` (LSVI-UCB-ZERO-BC); the budget is episodes per
   learning player; BC is the softmax-linear policy over the features.
@@ -206,6 +208,8 @@ class Pipeline:
         seeds: Seeds; every (method, budget, seed) is an independent run.
         device: Torch device for the neural methods (``"auto"``: CUDA when
             present).
+        augment: Tic-Tac-Toe only: clone on the 8 board symmetries of each
+            expert label (:func:`agents.dqn_explore.dihedral_augment`).
         progress: Show a tqdm progress bar.
 
     Raises:
@@ -226,6 +230,7 @@ class Pipeline:
         budgets: Sequence[int] = (50, 200),
         seeds: Sequence[int] = (0,),
         device: str = "auto",
+        augment: bool = True,
         progress: bool = True,
     ) -> None:
         if game not in GAME_METHODS:
@@ -251,6 +256,7 @@ class Pipeline:
         self.budgets = budgets
         self.seeds = seeds
         self.device = device
+        self.augment = bool(augment) and game == "tictactoe"
         self.progress = progress
 
     def config(self) -> dict[str, Any]:
@@ -263,6 +269,7 @@ class Pipeline:
             "budgets": list(self.budgets),
             "seeds": list(self.seeds),
             "device": self.device,
+            "augment": self.augment,
             "package_version": mail_envs.__version__,
         }
 
@@ -287,6 +294,7 @@ class Pipeline:
             self.seeds,
             methods=[_TICTACTOE_NAMES[m] for m in self.methods],
             device=self.device,
+            augment=self.augment,
             log=lambda _line: bar.update(1),
         )
         return [
