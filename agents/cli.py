@@ -91,8 +91,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import torch
+
     from agents.pipeline import Pipeline
 
+    torch.set_num_threads(args.threads)
     pipeline = Pipeline(
         game=args.game,
         methods=args.algos,
@@ -170,6 +173,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="Tic-Tac-Toe: clone on the 8 board symmetries of each label",
+    )
+    p_run.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1 is fastest for these small networks)",
     )
     p_run.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
