@@ -160,7 +160,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--budgets",
         nargs="+",
         type=int,
-        default=[50, 200],
+        default=[100, 300, 1000],
         help="expert-labelled games (episodes) per learning player",
     )
     p_run.add_argument("--seeds", nargs="+", type=int, default=[0])

@@ -227,7 +227,7 @@ class Pipeline:
         *,
         game: str = "tictactoe",
         methods: Sequence[str] | None = None,
-        budgets: Sequence[int] = (50, 200),
+        budgets: Sequence[int] = (100, 300, 1000),
         seeds: Sequence[int] = (0,),
         device: str = "auto",
         augment: bool = True,
