@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import itertools
 import math
@@ -148,7 +149,7 @@ def _check_activation(activation: str) -> type[nn.Module]:
     return _ACTIVATIONS[activation]
 
 
-class PolicyHead(nn.Module):
+class PolicyHead(nn.Module, abc.ABC):
     """Base class: observations and masks in, masked logits out.
 
     Subclasses implement :meth:`logits` (unmasked) and :meth:`config`; the
@@ -166,9 +167,9 @@ class PolicyHead(nn.Module):
         self.observation_shape = _check_shape("observation_shape", observation_shape)
         self.num_actions = _check_positive("num_actions", num_actions)
 
+    @abc.abstractmethod
     def logits(self, observations: torch.Tensor) -> torch.Tensor:
         """Unmasked logits ``(B, A)`` of float observations ``(B, *obs_shape)``."""
-        raise NotImplementedError
 
     def forward(
         self, observations: torch.Tensor, action_masks: torch.Tensor
@@ -186,9 +187,9 @@ class PolicyHead(nn.Module):
             observations = observations.float()
         return apply_action_mask(self.logits(observations), action_masks)
 
+    @abc.abstractmethod
     def config(self) -> dict[str, Any]:
         """JSON-serializable constructor keywords; ``build_policy_head`` inverts it."""
-        raise NotImplementedError
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PolicyHead:
