@@ -45,14 +45,14 @@ terminates the episode.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pettingzoo.utils import wrappers
 
 from mail_envs.core import TabularMarkovGame
-from mail_envs.tabular_env import TabularAECEnv, TabularParallelEnv
+from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
     "ChainAECEnv",
@@ -298,16 +298,7 @@ def default_max_cycles(length: int, horizon: int | None = None) -> int:
     return horizon if horizon is not None else max(50, 2 * (length + 1))
 
 
-_METADATA: dict[str, Any] = {
-    "render_modes": ["ansi", "human"],
-    "name": "chain_v0",
-    "is_parallelizable": True,
-    "render_fps": 4,
-}
-
-
-class ChainParallelEnv(TabularParallelEnv):
-    """Parallel env of the chain game.
+_PARALLEL_DOC = """Parallel env of the chain game.
 
     Args:
         length: Passed to :func:`make_chain_game`.
@@ -319,6 +310,11 @@ class ChainParallelEnv(TabularParallelEnv):
             ``reset(seed=...)`` sets; the chain is deterministic anyway).
         max_cycles: Truncation length; default :func:`default_max_cycles`.
         render_mode: ``"ansi"``, ``"human"`` or None.
+        illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
+        illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
+
+    Attributes:
+        layout: The game's :class:`ChainLayout` (its secret).
 
     Example:
         >>> env = ChainParallelEnv(length=2, num_actions=2, seed=0)
@@ -330,89 +326,36 @@ class ChainParallelEnv(TabularParallelEnv):
         'gate'
     """
 
-    metadata = _METADATA
+_AEC_DOC = """AEC env of the chain game (PettingZoo's ``raw_env``).
 
-    def __init__(
-        self,
-        length: int = 8,
-        num_actions: int = 2,
-        *,
-        gamma: float = 0.95,
-        horizon: int | None = None,
-        cost: float = 0.01,
-        seed: int = 0,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        game = make_chain_game(
-            length, num_actions, gamma=gamma, horizon=horizon, cost=cost, seed=seed
-        )
-        self.layout = chain_layout(length, num_actions, cost=cost, seed=seed)
-        if max_cycles is None:
-            max_cycles = default_max_cycles(self.layout.length, game.horizon)
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
-
-
-class ChainAECEnv(TabularAECEnv):
-    """AEC env of the chain game (PettingZoo's ``raw_env``).
-
-    Args:
-        length: Passed to :func:`make_chain_game`.
-        num_actions: Passed to :func:`make_chain_game`.
-        gamma: Passed to :func:`make_chain_game`.
-        horizon: Passed to :func:`make_chain_game`.
-        cost: Passed to :func:`make_chain_game`.
-        seed: Seed of the secret.
-        max_cycles: Truncation length; default :func:`default_max_cycles`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+    Takes the arguments of :class:`ChainParallelEnv`; :func:`env` wraps it in
+    PettingZoo's order enforcement.
     """
 
-    metadata = _METADATA
 
-    def __init__(
-        self,
-        length: int = 8,
-        num_actions: int = 2,
-        *,
-        gamma: float = 0.95,
-        horizon: int | None = None,
-        cost: float = 0.01,
-        seed: int = 0,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        game = make_chain_game(
-            length, num_actions, gamma=gamma, horizon=horizon, cost=cost, seed=seed
-        )
-        self.layout = chain_layout(length, num_actions, cost=cost, seed=seed)
-        if max_cycles is None:
-            max_cycles = default_max_cycles(self.layout.length, game.horizon)
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
+def _layout_attribute(args: Mapping[str, Any]) -> dict[str, ChainLayout]:
+    layout = chain_layout(
+        args["length"], args["num_actions"], cost=args["cost"], seed=args["seed"]
+    )
+    return {"layout": layout}
 
 
-#: PettingZoo's name for the unwrapped AEC env class.
-raw_env = ChainAECEnv
+def _default_max_cycles(game: TabularMarkovGame) -> int:
+    # The chain's length + 2 states: the chain, the gate and done.
+    return default_max_cycles(game.num_states - 2, game.horizon)
 
 
-def env(**kwargs: Any) -> wrappers.OrderEnforcingWrapper:
-    """AEC chain env with PettingZoo's order-enforcing wrapper.
+_CLASSES = tabular_env_classes(
+    make_chain_game,
+    name="chain_v0",
+    default_max_cycles=_default_max_cycles,
+    attributes=_layout_attribute,
+    class_names=("ChainAECEnv", "ChainParallelEnv"),
+    docs=(_AEC_DOC, _PARALLEL_DOC),
+)
+ChainAECEnv, ChainParallelEnv = _CLASSES
 
-    Args:
-        **kwargs: Passed to :class:`ChainAECEnv`.
-
-    Returns:
-        The wrapped AEC env.
-    """
-    return wrappers.OrderEnforcingWrapper(ChainAECEnv(**kwargs))
-
-
-def parallel_env(**kwargs: Any) -> ChainParallelEnv:
-    """Parallel chain env.
-
-    Args:
-        **kwargs: Passed to :class:`ChainParallelEnv`.
-
-    Returns:
-        The Parallel env.
-    """
-    return ChainParallelEnv(**kwargs)
+#: PettingZoo's entry points: ``raw_env`` is :class:`ChainAECEnv`, ``env``
+#: wraps it in order enforcement, ``parallel_env`` builds a
+#: :class:`ChainParallelEnv`; all take its arguments.
+raw_env, env, parallel_env = env_factories_of(_CLASSES)

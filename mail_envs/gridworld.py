@@ -49,15 +49,14 @@ after ``max_cycles`` steps (default: ``horizon``, or :data:`DEFAULT_MAX_CYCLES`
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pettingzoo.utils import wrappers
 
 from mail_envs.core import TabularMarkovGame
-from mail_envs.tabular_env import TabularAECEnv, TabularParallelEnv
+from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
     "ACTION_NAMES",
@@ -366,16 +365,7 @@ def _build_game(
     )
 
 
-_METADATA: dict[str, Any] = {
-    "render_modes": ["ansi", "human"],
-    "name": "gridworld_v0",
-    "is_parallelizable": True,
-    "render_fps": 4,
-}
-
-
-class GridworldParallelEnv(TabularParallelEnv):
-    """Parallel env of the Gridworld race.
+_PARALLEL_DOC = """Parallel env of the Gridworld race.
 
     Args:
         size: Passed to :func:`make_gridworld_game`.
@@ -387,6 +377,11 @@ class GridworldParallelEnv(TabularParallelEnv):
         max_cycles: Truncation length; default ``horizon`` or
             :data:`DEFAULT_MAX_CYCLES`.
         render_mode: ``"ansi"``, ``"human"`` or None.
+        illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
+        illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
+
+    Attributes:
+        layout: The :class:`GridworldLayout` of the game's states.
 
     Example:
         >>> env = GridworldParallelEnv(size=3)
@@ -395,75 +390,10 @@ class GridworldParallelEnv(TabularParallelEnv):
         ((2, 2), (0, 0))
     """
 
-    metadata = _METADATA
+_AEC_DOC = """AEC env of the Gridworld race (PettingZoo's ``raw_env``).
 
-    def __init__(
-        self,
-        size: int = 3,
-        *,
-        goal: Sequence[int] | None = None,
-        starts: Sequence[Sequence[int]] | None = None,
-        allow_stay: bool = False,
-        gamma: float = 0.9,
-        horizon: int | None = None,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        self.layout = _make_layout(size, goal, starts, allow_stay)
-        game = _build_game(self.layout, gamma=gamma, horizon=horizon)
-        if max_cycles is None and horizon is None:
-            max_cycles = DEFAULT_MAX_CYCLES
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
-
-
-class GridworldAECEnv(TabularAECEnv):
-    """AEC env of the Gridworld race (PettingZoo's ``raw_env``).
-
-    Args:
-        size: Passed to :func:`make_gridworld_game`.
-        goal: Passed to :func:`make_gridworld_game`.
-        starts: Passed to :func:`make_gridworld_game`.
-        allow_stay: Passed to :func:`make_gridworld_game`.
-        gamma: Passed to :func:`make_gridworld_game`.
-        horizon: Passed to :func:`make_gridworld_game`.
-        max_cycles: Truncation length; default ``horizon`` or
-            :data:`DEFAULT_MAX_CYCLES`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
-    """
-
-    metadata = _METADATA
-
-    def __init__(
-        self,
-        size: int = 3,
-        *,
-        goal: Sequence[int] | None = None,
-        starts: Sequence[Sequence[int]] | None = None,
-        allow_stay: bool = False,
-        gamma: float = 0.9,
-        horizon: int | None = None,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        self.layout = _make_layout(size, goal, starts, allow_stay)
-        game = _build_game(self.layout, gamma=gamma, horizon=horizon)
-        if max_cycles is None and horizon is None:
-            max_cycles = DEFAULT_MAX_CYCLES
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
-
-
-#: PettingZoo's name for the unwrapped AEC env class.
-raw_env = GridworldAECEnv
-
-
-def env(**kwargs: Any) -> wrappers.OrderEnforcingWrapper:
-    """AEC Gridworld env with PettingZoo's order-enforcing wrapper.
-
-    Args:
-        **kwargs: Passed to :class:`GridworldAECEnv`.
-
-    Returns:
-        The wrapped AEC env.
+    Takes the arguments of :class:`GridworldParallelEnv`; :func:`env` wraps it
+    in PettingZoo's order enforcement.
 
     Example:
         >>> aec = env(size=3)
@@ -471,16 +401,26 @@ def env(**kwargs: Any) -> wrappers.OrderEnforcingWrapper:
         >>> aec.agent_selection
         'player_0'
     """
-    return wrappers.OrderEnforcingWrapper(GridworldAECEnv(**kwargs))
 
 
-def parallel_env(**kwargs: Any) -> GridworldParallelEnv:
-    """Parallel Gridworld env.
+def _layout_attribute(args: Mapping[str, Any]) -> dict[str, GridworldLayout]:
+    layout = _make_layout(
+        args["size"], args["goal"], args["starts"], args["allow_stay"]
+    )
+    return {"layout": layout}
 
-    Args:
-        **kwargs: Passed to :class:`GridworldParallelEnv`.
 
-    Returns:
-        The Parallel env.
-    """
-    return GridworldParallelEnv(**kwargs)
+_CLASSES = tabular_env_classes(
+    make_gridworld_game,
+    name="gridworld_v0",
+    default_max_cycles=DEFAULT_MAX_CYCLES,
+    attributes=_layout_attribute,
+    class_names=("GridworldAECEnv", "GridworldParallelEnv"),
+    docs=(_AEC_DOC, _PARALLEL_DOC),
+)
+GridworldAECEnv, GridworldParallelEnv = _CLASSES
+
+#: PettingZoo's entry points: ``raw_env`` is :class:`GridworldAECEnv`, ``env``
+#: wraps it in order enforcement, ``parallel_env`` builds a
+#: :class:`GridworldParallelEnv`; all take its arguments.
+raw_env, env, parallel_env = env_factories_of(_CLASSES)

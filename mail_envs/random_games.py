@@ -37,10 +37,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pettingzoo.utils import wrappers
 
 from mail_envs.core import TabularMarkovGame
-from mail_envs.tabular_env import TabularAECEnv, TabularParallelEnv
+from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
     "DEFAULT_MAX_CYCLES",
@@ -239,38 +238,7 @@ def make_random_general_sum_game(
     )
 
 
-_METADATA: dict[str, Any] = {
-    "render_modes": ["ansi", "human"],
-    "name": "random_zero_sum_v0",
-    "is_parallelizable": True,
-    "render_fps": 4,
-}
-
-
-def _env_game(
-    num_states: int,
-    num_actions: Sequence[int],
-    num_successors: int,
-    gamma: float,
-    horizon: int | None,
-    seed: int | None,
-    max_cycles: int | None,
-) -> tuple[TabularMarkovGame, int | None]:
-    game = make_random_zero_sum_game(
-        num_states,
-        num_actions,
-        num_successors=num_successors,
-        gamma=gamma,
-        horizon=horizon,
-        seed=seed,
-    )
-    if max_cycles is None and horizon is None:
-        max_cycles = DEFAULT_MAX_CYCLES
-    return game, max_cycles
-
-
-class RandomZeroSumParallelEnv(TabularParallelEnv):
-    """Parallel env of :func:`make_random_zero_sum_game`.
+_PARALLEL_DOC = """Parallel env of :func:`make_random_zero_sum_game`.
 
     Args:
         num_states: Passed to :func:`make_random_zero_sum_game`.
@@ -282,86 +250,26 @@ class RandomZeroSumParallelEnv(TabularParallelEnv):
         max_cycles: Truncation length; default ``horizon`` or
             :data:`DEFAULT_MAX_CYCLES`.
         render_mode: ``"ansi"``, ``"human"`` or None.
+        illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
+        illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
     """
 
-    metadata = _METADATA
+_AEC_DOC = """AEC env of :func:`make_random_zero_sum_game` (PettingZoo's ``raw_env``).
 
-    def __init__(
-        self,
-        num_states: int = 10,
-        num_actions: Sequence[int] = (3, 3),
-        *,
-        num_successors: int = 3,
-        gamma: float = 0.9,
-        horizon: int | None = None,
-        seed: int | None = 0,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        game, max_cycles = _env_game(
-            num_states, num_actions, num_successors, gamma, horizon, seed, max_cycles
-        )
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
-
-
-class RandomZeroSumAECEnv(TabularAECEnv):
-    """AEC env of :func:`make_random_zero_sum_game` (PettingZoo's ``raw_env``).
-
-    Args:
-        num_states: Passed to :func:`make_random_zero_sum_game`.
-        num_actions: Passed to :func:`make_random_zero_sum_game`.
-        num_successors: Passed to :func:`make_random_zero_sum_game`.
-        gamma: Passed to :func:`make_random_zero_sum_game`.
-        horizon: Passed to :func:`make_random_zero_sum_game`.
-        seed: Seed of the *game* (the env's stream is seeded by ``reset``).
-        max_cycles: Truncation length; default ``horizon`` or
-            :data:`DEFAULT_MAX_CYCLES`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+    Takes the arguments of :class:`RandomZeroSumParallelEnv`; :func:`env`
+    wraps it in PettingZoo's order enforcement.
     """
 
-    metadata = _METADATA
+_CLASSES = tabular_env_classes(
+    make_random_zero_sum_game,
+    name="random_zero_sum_v0",
+    default_max_cycles=DEFAULT_MAX_CYCLES,
+    class_names=("RandomZeroSumAECEnv", "RandomZeroSumParallelEnv"),
+    docs=(_AEC_DOC, _PARALLEL_DOC),
+)
+RandomZeroSumAECEnv, RandomZeroSumParallelEnv = _CLASSES
 
-    def __init__(
-        self,
-        num_states: int = 10,
-        num_actions: Sequence[int] = (3, 3),
-        *,
-        num_successors: int = 3,
-        gamma: float = 0.9,
-        horizon: int | None = None,
-        seed: int | None = 0,
-        max_cycles: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        game, max_cycles = _env_game(
-            num_states, num_actions, num_successors, gamma, horizon, seed, max_cycles
-        )
-        super().__init__(game, max_cycles=max_cycles, render_mode=render_mode)
-
-
-#: PettingZoo's name for the unwrapped AEC env class.
-raw_env = RandomZeroSumAECEnv
-
-
-def env(**kwargs: Any) -> wrappers.OrderEnforcingWrapper:
-    """AEC random zero-sum env with PettingZoo's order-enforcing wrapper.
-
-    Args:
-        **kwargs: Passed to :class:`RandomZeroSumAECEnv`.
-
-    Returns:
-        The wrapped AEC env.
-    """
-    return wrappers.OrderEnforcingWrapper(RandomZeroSumAECEnv(**kwargs))
-
-
-def parallel_env(**kwargs: Any) -> RandomZeroSumParallelEnv:
-    """Parallel random zero-sum env.
-
-    Args:
-        **kwargs: Passed to :class:`RandomZeroSumParallelEnv`.
-
-    Returns:
-        The Parallel env.
-    """
-    return RandomZeroSumParallelEnv(**kwargs)
+#: PettingZoo's entry points: ``raw_env`` is :class:`RandomZeroSumAECEnv`,
+#: ``env`` wraps it in order enforcement, ``parallel_env`` builds a
+#: :class:`RandomZeroSumParallelEnv`; all take its arguments.
+raw_env, env, parallel_env = env_factories_of(_CLASSES)

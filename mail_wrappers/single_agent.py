@@ -35,6 +35,7 @@ mail_wrappers -> agents``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mail_wrappers.frozen_opponent import FrozenOpponentWrapper, OpponentPolicy
@@ -77,6 +78,25 @@ def nash_opponents(env: Any, controlled_agent: str) -> dict[str, TablePolicy]:
     }
 
 
+def _play_against(
+    env: Any,
+    controlled_agent: str,
+    opponent: OpponentPolicy | Mapping[Any, OpponentPolicy] | None,
+    flatten_observation: bool,
+    seed: int | None,
+) -> FrozenOpponentWrapper:
+    """``env`` seen by ``controlled_agent``; ``opponent`` defaults to Nash."""
+    if opponent is None:
+        opponent = nash_opponents(env, controlled_agent)
+    return FrozenOpponentWrapper(
+        env,
+        controlled_agent,
+        opponent,
+        flatten_observation=flatten_observation,
+        seed=seed,
+    )
+
+
 def make_tictactoe_vs_expert(
     *,
     controlled_agent: str = "player_1",
@@ -105,13 +125,8 @@ def make_tictactoe_vs_expert(
         from agents.experts.tictactoe import TicTacToeMinimaxExpert
 
         opponent = TicTacToeMinimaxExpert(policy=expert_policy)  # type: ignore[arg-type]
-    return FrozenOpponentWrapper(
-        make_env(render_mode=render_mode),
-        controlled_agent,
-        opponent,
-        flatten_observation=flatten_observation,
-        seed=seed,
-    )
+    env = make_env(render_mode=render_mode)
+    return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
 def make_connect4_vs_expert(
@@ -142,13 +157,8 @@ def make_connect4_vs_expert(
         from agents.experts.connect4 import Connect4Expert
 
         opponent = Connect4Expert(mode=expert_mode)  # type: ignore[arg-type]
-    return FrozenOpponentWrapper(
-        make_env(render_mode=render_mode),
-        controlled_agent,
-        opponent,
-        flatten_observation=flatten_observation,
-        seed=seed,
-    )
+    env = make_env(render_mode=render_mode)
+    return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
 def make_gridworld_vs_expert(
@@ -177,15 +187,7 @@ def make_gridworld_vs_expert(
     from mail_envs.gridworld import parallel_env
 
     env = parallel_env(render_mode=render_mode, **env_kwargs)
-    if opponent is None:
-        opponent = nash_opponents(env, controlled_agent)  # type: ignore[assignment]
-    return FrozenOpponentWrapper(
-        env,
-        controlled_agent,
-        opponent,  # type: ignore[arg-type]
-        flatten_observation=flatten_observation,
-        seed=seed,
-    )
+    return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
 def make_chain_vs_expert(
@@ -219,12 +221,4 @@ def make_chain_vs_expert(
     if "game_seed" in env_kwargs:
         env_kwargs["seed"] = env_kwargs.pop("game_seed")
     env = parallel_env(render_mode=render_mode, **env_kwargs)
-    if opponent is None:
-        opponent = nash_opponents(env, controlled_agent)  # type: ignore[assignment]
-    return FrozenOpponentWrapper(
-        env,
-        controlled_agent,
-        opponent,  # type: ignore[arg-type]
-        flatten_observation=flatten_observation,
-        seed=seed,
-    )
+    return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
