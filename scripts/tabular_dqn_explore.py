@@ -1,0 +1,468 @@
+"""Figures 2a and 2b: DQN-Explore-BC vs uniform-exploration BC on tabular games.
+
+Reproduces the deep-exploration experiment of Viano, Freihaut et al.,
+"Multi-agent imitation learning with function approximation: linear Markov
+games and beyond" on two small zero-sum games with exact NashConv:
+
+* figure 2a, the 3x3 **Gridworld** race (``mail_envs.gridworld``, discounted,
+  ``gamma = 0.9``, episodes truncated after 50 cycles);
+* figure 2b, the **Chain** game (``mail_envs.chain``, ``N = 8`` states, two
+  actions, ``gamma = 0.95``): player_1 must walk one secret 8-step action
+  sequence to reach the gate, the only state where player_0 (the guard) has a
+  real decision. The equilibrium never visits the gate, so a guard learned
+  without it errs there and player_1 exploits it.
+
+For each game, method, budget ``K`` (expert-labelled games per learning
+player) and seed, BOTH players are learned: player ``i`` plays the expert
+(the exact Nash equilibrium of the model, ``agents.solvers.solve_zero_sum``,
+played through ``TablePolicy``) and every real decision it takes (two or more
+legal actions) is labelled, while the other seat is played by
+
+* ``dqn-explore``: the masked SB3 DQN explorer whose only reward is the
+  elliptical bonus on its critic's features
+  (``agents.dqn_explore.collect_dqn_explore``, its default settings), or
+* ``uniform``: an explorer uniform among legal actions
+  (``agents.dqn_explore.collect_uniform_exploration``).
+
+Both methods get the same budgets, seeds and behaviour-cloning settings. BC
+fits one MLP per player on the one-hot observations (``fit_bc_profile``,
+hard labels, batch 128) for at least 60 epochs and at least 1,000 gradient
+steps: with ``fit_bc_profile``'s 60 epochs alone, 250 Gridworld labels get
+120 steps, too few to fit them, and NashConv then measures the optimizer,
+not the data. The learned profile is greedy and masked. **A
+player with no labelled decision gets the uniform policy over its legal
+actions** (BC has nothing to fit; on the chain this is the guard whenever the
+explorer never reached the gate, and the uniform guard errs there with
+probability 1/2). The exact NashConv and per-player gains of the profile are
+computed on the model (``agents.solvers.nash_gap``).
+
+Recorded per run: NashConv, gains, expert queries, distinct states labelled,
+explorer moves, wall times and, on the chain, in how many of the guard's
+labelled games the gate was reached (= games with a gate label: the guard's
+only decision is there). The seeds of the two players' collections are drawn
+from the run seed (``SeedSequence``), identically for both methods.
+
+Run (from the repository root):
+
+    python scripts/tabular_dqn_explore.py --workers 2   # budgets 1..100, seeds 0-4
+    python scripts/tabular_dqn_explore.py --quick       # smoke run, under 2 minutes
+
+Writes ``<out-dir>/<run name>.json`` (config and every number, per seed,
+written atomically) and ``<out-dir>/<run name>.png`` (NashConv against the
+budget, mean and min-max over seeds, one panel per game) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import math
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from agents.dqn_explore import (
+    ExplorationResult,
+    collect_dqn_explore,
+    collect_uniform_exploration,
+    fit_bc_profile,
+)
+from agents.solvers import nash_gap, solve_zero_sum
+from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
+from mail_envs.chain import env as chain_env
+from mail_envs.gridworld import env as gridworld_env
+from mail_envs.gridworld import make_gridworld_game
+from mail_wrappers.table_policy import TablePolicy
+
+GAMES = ("gridworld", "chain")
+METHODS = ("dqn-explore", "uniform")
+
+
+@dataclass(frozen=True)
+class Args:
+    """The whole configuration of one run."""
+
+    games: tuple[str, ...] = GAMES
+    methods: tuple[str, ...] = METHODS
+    budgets: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    grid_size: int = 3
+    chain_length: int = 8
+    chain_actions: int = 2
+    chain_seed: int = 0
+    beta: float = 3.0
+    bc_batch_size: int = 128
+    bc_min_epochs: int = 60
+    bc_min_steps: int = 1000
+    threads: int = 1
+    workers: int = 1
+    out_dir: str = "results/tabular_dqn_explore"
+    quick: bool = False
+
+    @property
+    def run_name(self) -> str:
+        """File stem naming the games, budgets and seeds."""
+        contiguous = list(self.seeds) == list(
+            range(self.seeds[0], self.seeds[0] + len(self.seeds))
+        )
+        seeds = (
+            f"{self.seeds[0]}-{self.seeds[-1]}"
+            if contiguous and len(self.seeds) > 1
+            else "+".join(str(s) for s in self.seeds)
+        )
+        budgets = f"K{self.budgets[0]}-{self.budgets[-1]}"
+        quick = "_quick" if self.quick else ""
+        return f"dqn_explore_{'-'.join(self.games)}_{budgets}_seeds{seeds}{quick}"
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--games", nargs="+", choices=GAMES, default=None)
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=None)
+    parser.add_argument("--budgets", type=int, nargs="+", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--grid-size", type=int, default=Args.grid_size)
+    parser.add_argument("--chain-length", type=int, default=Args.chain_length)
+    parser.add_argument("--beta", type=float, default=Args.beta)
+    parser.add_argument("--bc-min-steps", type=int, default=Args.bc_min_steps)
+    parser.add_argument(
+        "--workers", type=int, default=Args.workers, help="processes (fork)"
+    )
+    parser.add_argument("--out-dir", default=Args.out_dir)
+    parser.add_argument("--quick", action="store_true", help="budgets 1 2 5, seeds 0 1")
+    ns = parser.parse_args(argv)
+    budgets = ns.budgets or ((1, 2, 5) if ns.quick else Args.budgets)
+    if min(budgets) < 1:
+        parser.error(f"budgets must be positive, got {budgets}")
+    return Args(
+        games=tuple(ns.games or GAMES),
+        methods=tuple(ns.methods or METHODS),
+        budgets=tuple(sorted(set(budgets))),
+        seeds=tuple(ns.seeds or ((0, 1) if ns.quick else Args.seeds)),
+        grid_size=ns.grid_size,
+        chain_length=ns.chain_length,
+        beta=ns.beta,
+        bc_min_steps=ns.bc_min_steps,
+        workers=ns.workers,
+        out_dir=ns.out_dir,
+        quick=ns.quick,
+    )
+
+
+args = parse_args()
+torch.set_num_threads(args.threads)
+out_dir = Path(args.out_dir)
+out_dir.mkdir(parents=True, exist_ok=True)
+print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
+
+# ---- the games, their exact experts
+layout = chain_layout(args.chain_length, args.chain_actions, seed=args.chain_seed)
+models = {
+    "gridworld": make_gridworld_game(size=args.grid_size),
+    "chain": make_chain_game(
+        length=args.chain_length, num_actions=args.chain_actions, seed=args.chain_seed
+    ),
+}
+env_fns = {
+    "gridworld": functools.partial(gridworld_env, size=args.grid_size),
+    "chain": functools.partial(
+        chain_env,
+        length=args.chain_length,
+        num_actions=args.chain_actions,
+        seed=args.chain_seed,
+    ),
+}
+AGENTS = ("player_0", "player_1")
+experts, expert_gaps = {}, {}
+for name in args.games:
+    game = models[name]
+    equilibrium = solve_zero_sum(game)
+    experts[name] = [
+        TablePolicy(game, i, equilibrium.policies[i]) for i in range(len(AGENTS))
+    ]
+    expert_gaps[name] = float(nash_gap(game, list(equilibrium.policies)).nash_conv)
+    print(
+        f"{name}: {game.num_states} states, value {equilibrium.value[0]:+.4f}, "
+        f"expert NashConv {expert_gaps[name]:.2e}"
+    )
+# A guard that never saw the gate plays uniformly there; player_1's gain then:
+uniform_guard_gain = exploit_gain(
+    layout, 1.0 - 1.0 / args.chain_actions, gamma=models["chain"].gamma
+)
+
+
+def uniform_legal(observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+    """The uniform policy over legal actions (a player with no labelled decision)."""
+    masks = np.asarray(action_masks, dtype=np.float64)
+    return masks / masks.sum(axis=1, keepdims=True)
+
+
+def player_seeds(seed: int) -> list[int]:
+    """The two players' collection seeds, drawn from the run seed."""
+    state = np.random.SeedSequence(seed).generate_state(len(AGENTS), dtype=np.uint32)
+    return [int(s) % 2**31 for s in state]
+
+
+def collect(name: str, method: str, budget: int, seed: int) -> list[ExplorationResult]:
+    runs = []
+    for i, (agent, s) in enumerate(zip(AGENTS, player_seeds(seed), strict=True)):
+        kw = {"learner": agent, "num_games": budget, "seed": s}
+        if method == "dqn-explore":
+            runs.append(
+                collect_dqn_explore(
+                    env_fns[name], experts[name][i], beta=args.beta, device="cpu", **kw
+                )
+            )
+        else:
+            runs.append(
+                collect_uniform_exploration(env_fns[name], experts[name][i], **kw)
+            )
+    return runs
+
+
+def fit(runs: list[ExplorationResult], seed: int) -> tuple[list[Callable], list[int]]:
+    """BC per player (player ``k`` seeded ``seed + k``, as ``fit_bc_profile``)."""
+    policies: list[Callable] = []
+    uniform_players = []
+    for k, run in enumerate(runs):
+        if run.labels.num_queries == 0:
+            policies.append(uniform_legal)
+            uniform_players.append(k)
+        else:
+            batches = math.ceil(run.labels.num_queries / args.bc_batch_size)
+            bc_kwargs = {
+                "batch_size": args.bc_batch_size,
+                "max_epochs": max(
+                    args.bc_min_epochs, math.ceil(args.bc_min_steps / batches)
+                ),
+            }
+            (policy,), _ = fit_bc_profile(
+                [run.labels], seed=seed + k, bc_kwargs=bc_kwargs, device="cpu"
+            )
+            policies.append(policy)
+    return policies, uniform_players
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One learned profile: a (game, method, budget, seed) cell of the sweep."""
+
+    game: str
+    method: str
+    budget: int
+    seed: int
+    nash_conv: float
+    gains: tuple[float, ...]
+    queries: tuple[int, ...]
+    distinct_states: tuple[int, ...]
+    explorer_steps: tuple[int, ...]
+    uniform_players: tuple[int, ...]
+    gate_games: int | None
+    collect_seconds: float
+    bc_seconds: float
+
+
+def run_one(job: tuple[str, str, int, int]) -> RunRecord:
+    """Collect, clone and evaluate one (game, method, budget, seed) cell."""
+    name, method, budget, seed = job
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    runs = collect(name, method, budget, seed)
+    collected = time.perf_counter()
+    policies, uniform_players = fit(runs, seed)
+    fitted = time.perf_counter()
+    gap = nash_gap(models[name], policies)
+    states = [
+        np.unique(r.labels.observations.argmax(axis=1))  # one-hot states
+        for r in runs
+    ]
+    gate_games = None
+    if name == "chain":  # the guard's decisions are all at the gate
+        guard = runs[0].labels
+        at_gate = guard.observations.argmax(1) == layout.gate
+        gate_games = len(np.unique(guard.games[at_gate]))
+    return RunRecord(
+        game=name,
+        method=method,
+        budget=budget,
+        seed=seed,
+        nash_conv=float(gap.nash_conv),
+        gains=tuple(float(g) for g in gap.gains),
+        queries=tuple(r.labels.num_queries for r in runs),
+        distinct_states=tuple(len(s) for s in states),
+        explorer_steps=tuple(r.explorer_steps for r in runs),
+        uniform_players=tuple(uniform_players),
+        gate_games=gate_games,
+        collect_seconds=collected - start,
+        bc_seconds=fitted - collected,
+    )
+
+
+def row_text(r: RunRecord) -> str:
+    gains = "/".join(f"{g:.4f}" for g in r.gains)
+    queries = "/".join(str(q) for q in r.queries)
+    n_states = "/".join(str(s) for s in r.distinct_states)
+    unif = ",".join(str(k) for k in r.uniform_players) or "-"
+    gate = "-" if r.gate_games is None else r.gate_games
+    return (
+        f"{r.game:<10}{r.method:<13}{r.budget:>5}{r.seed:>5}"
+        f"{r.nash_conv:>10.4f}{gains:>17}{queries:>12}{n_states:>9}"
+        f"{gate:>6}{unif:>6}{r.collect_seconds:>8.1f}{r.bc_seconds:>7.1f}"
+    )
+
+
+# ---- the sweep (cells are independent; ``--workers`` forks that many processes)
+jobs = [
+    (name, method, budget, seed)
+    for name in args.games
+    for method in args.methods
+    for budget in args.budgets
+    for seed in args.seeds
+]
+print(
+    f"{'game':<10}{'method':<13}{'K':>5}{'seed':>5}{'NashConv':>10}{'gains':>17}"
+    f"{'queries':>12}{'states':>9}{'gate':>6}{'unif':>6}{'coll s':>8}{'bc s':>7}"
+)
+sweep_start = time.perf_counter()
+records: list[RunRecord] = []
+if args.workers > 1:
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        for record in pool.imap(run_one, jobs):
+            records.append(record)
+            print(row_text(record), flush=True)
+else:
+    for job in jobs:
+        records.append(run_one(job))
+        print(row_text(records[-1]), flush=True)
+sweep_seconds = time.perf_counter() - sweep_start
+
+
+# ---- summary: mean and min-max over seeds
+def cells(name: str, method: str) -> list[dict]:
+    out = []
+    for budget in args.budgets:
+        rows = [
+            r
+            for r in records
+            if r.game == name and r.method == method and r.budget == budget
+        ]
+        gaps = np.array([r.nash_conv for r in rows])
+        cell = {
+            "budget": budget,
+            "nash_conv_mean": float(gaps.mean()),
+            "nash_conv_min": float(gaps.min()),
+            "nash_conv_max": float(gaps.max()),
+            "gains_mean": np.mean([r.gains for r in rows], axis=0).tolist(),
+            "distinct_states_mean": np.mean(
+                [r.distinct_states for r in rows], axis=0
+            ).tolist(),
+        }
+        if name == "chain":
+            cell["gate_reached_seeds"] = sum(r.gate_games > 0 for r in rows)
+            cell["gate_games_mean"] = float(np.mean([r.gate_games for r in rows]))
+        out.append(cell)
+    return out
+
+
+summary = {
+    name: {method: cells(name, method) for method in args.methods}
+    for name in args.games
+}
+print(
+    f"\nsummary (mean [min, max] over {len(args.seeds)} seeds), {sweep_seconds:.0f} s"
+)
+for name, by_method in summary.items():
+    for method, rows in by_method.items():
+        for c in rows:
+            extra = ""
+            if name == "chain":
+                extra = (
+                    f"  gate reached in {c['gate_reached_seeds']}/{len(args.seeds)} "
+                    f"seeds, {c['gate_games_mean']:.1f} games on average"
+                )
+            print(
+                f"{name:<10}{method:<13}K={c['budget']:<5}NashConv "
+                f"{c['nash_conv_mean']:.4f} [{c['nash_conv_min']:.4f}, "
+                f"{c['nash_conv_max']:.4f}]  gains "
+                + "/".join(f"{g:.4f}" for g in c["gains_mean"])
+                + extra
+            )
+if "chain" in args.games:
+    print(
+        f"chain: player_1's gain against a uniform guard = {uniform_guard_gain:.4f} "
+        "(exploit_gain with error 1/2)"
+    )
+
+# ---- write everything (atomically)
+payload = {
+    "args": dataclasses.asdict(args),
+    "run_name": args.run_name,
+    "platform": {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+    },
+    "expert_nash_conv": expert_gaps,
+    "chain_layout": dataclasses.asdict(layout),
+    "chain_uniform_guard_gain": uniform_guard_gain,
+    "sweep_seconds": sweep_seconds,
+    "summary": summary,
+    "runs": [dataclasses.asdict(r) for r in records],
+}
+json_path = out_dir / f"{args.run_name}.json"
+tmp = json_path.with_suffix(".json.tmp")
+tmp.write_text(json.dumps(payload, indent=2))
+os.replace(tmp, json_path)
+
+# ---- the figure
+import matplotlib.pyplot as plt  # noqa: E402
+
+titles = {
+    "gridworld": f"Gridworld {args.grid_size}x{args.grid_size} (fig. 2a)",
+    "chain": f"Chain N={args.chain_length} (fig. 2b)",
+}
+fig, axes = plt.subplots(
+    1, len(args.games), figsize=(max(6.5, 5 * len(args.games)), 4), squeeze=False
+)
+for ax, name in zip(axes[0], args.games, strict=True):
+    for method in args.methods:
+        rows = summary[name][method]
+        x = [c["budget"] for c in rows]
+        mean = [c["nash_conv_mean"] for c in rows]
+        (line,) = ax.plot(x, mean, marker="o", label=method)
+        ax.fill_between(
+            x,
+            [c["nash_conv_min"] for c in rows],
+            [c["nash_conv_max"] for c in rows],
+            color=line.get_color(),
+            alpha=0.2,
+        )
+    ax.set_xscale("log")
+    ax.set_xticks(args.budgets, [str(b) for b in args.budgets])
+    ax.minorticks_off()
+    ax.set_xlabel("expert-labelled games per player K")
+    ax.set_ylabel("NashConv of the BC profile")
+    ax.set_title(titles[name])
+    ax.grid(alpha=0.3)
+    ax.legend()
+fig.suptitle(
+    f"DQN-Explore-BC vs uniform exploration, seeds {list(args.seeds)}", fontsize=10
+)
+fig.tight_layout()
+png_path = out_dir / f"{args.run_name}.png"
+tmp_png = out_dir / f".{args.run_name}.png.tmp"
+fig.savefig(tmp_png, dpi=150, format="png")
+os.replace(tmp_png, png_path)
+print(f"wrote {json_path} and {png_path}")
