@@ -508,7 +508,7 @@ def test_reproduction_script_quick_run_writes_json_and_png(tmp_path):
         cmd, capture_output=True, text=True, env=env, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    stem = "gridworld3_lsvi_K2-4_seeds3"
+    stem = "gridworld3_fig1b_K2-4_seeds3"
     payload = json.loads((tmp_path / f"{stem}.json").read_text())
     assert (tmp_path / f"{stem}.png").stat().st_size > 10_000
     assert payload["config"]["seeds"] == [3]
