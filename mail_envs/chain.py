@@ -44,14 +44,13 @@ terminates the episode.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
@@ -112,20 +111,6 @@ class ChainLayout:
         return self.length + 2
 
 
-def _positive_int(name: str, value: Any, minimum: int) -> int:
-    try:
-        if isinstance(value, bool | np.bool_):
-            raise TypeError
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(
-            f"{name} must be an integer >= {minimum}, got {value!r}"
-        ) from None
-    if out < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return out
-
-
 def chain_layout(
     length: int = 8, num_actions: int = 2, *, cost: float = 0.01, seed: int = 0
 ) -> ChainLayout:
@@ -144,8 +129,8 @@ def chain_layout(
     Raises:
         ValueError: If an argument is out of range.
     """
-    length = _positive_int("length", length, 1)
-    num_actions = _positive_int("num_actions", num_actions, 2)
+    length = check_int("length", length, 1)
+    num_actions = check_int("num_actions", num_actions, 2)
     if not (np.isfinite(cost) and cost > 0):
         raise ValueError(f"cost must be a positive finite number, got {cost!r}")
     rng = np.random.default_rng(seed)

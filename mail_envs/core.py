@@ -27,6 +27,7 @@ state space can be enumerated. It is stored as arrays, never as objects:
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,6 +37,7 @@ import numpy as np
 __all__ = [
     "BatchedPolicy",
     "TabularMarkovGame",
+    "check_int",
     "joint_action_index",
 ]
 
@@ -72,6 +74,36 @@ def joint_action_index(
     """
     out = np.ravel_multi_index(tuple(np.asarray(actions)), tuple(num_actions))
     return int(out) if np.ndim(out) == 0 else out
+
+
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Validate an integer parameter of a game factory.
+
+    Args:
+        name: The parameter's name, for the message.
+        value: The value given (Python or numpy integer; no bools or floats).
+        minimum: The smallest allowed value.
+
+    Returns:
+        ``value`` as an ``int``.
+
+    Raises:
+        ValueError: ``"<name> must be an integer >= <minimum>, got <value>"``.
+
+    Example:
+        >>> check_int("length", 8, 1)
+        8
+    """
+    message = f"{name} must be an integer >= {minimum}, got {value!r}"
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(message)
+    try:
+        out = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(message) from None
+    if out < minimum:
+        raise ValueError(message)
+    return out
 
 
 def _as_array(name: str, value: object, dtype: type) -> np.ndarray:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.env_factories import tabular_env_factories
 
 __all__ = [
@@ -70,11 +70,8 @@ def make_public_goods_game(
         >>> game.rewards[:, 0].tolist()  # joint actions (0,0), (0,1), (1,0), (1,1)
         [[0.0, 0.75, -0.25, 0.5], [0.0, -0.25, 0.75, 0.5]]
     """
-    if int(num_players) != num_players or num_players < 2:
-        raise ValueError(f"num_players must be an integer >= 2, got {num_players!r}")
-    if int(num_stakes) != num_stakes or num_stakes < 1:
-        raise ValueError(f"num_stakes must be an integer >= 1, got {num_stakes!r}")
-    n, levels = int(num_players), int(num_stakes)
+    n = check_int("num_players", num_players, 2)
+    levels = check_int("num_stakes", num_stakes, 1)
     m = (1.0 + n) / 2.0 if multiplier is None else float(multiplier)
     if not 1.0 < m < n:
         raise ValueError(

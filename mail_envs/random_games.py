@@ -32,13 +32,12 @@ truncated after ``max_cycles`` steps (default: ``horizon``, or
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
@@ -59,20 +58,6 @@ DEFAULT_MAX_CYCLES = 50
 _KEY_BLOCK = 1 << 22
 
 
-def _count(name: str, value: Any, minimum: int) -> int:
-    try:
-        if isinstance(value, bool | np.bool_):
-            raise TypeError
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(
-            f"{name} must be an integer >= {minimum}, got {value!r}"
-        ) from None
-    if out < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return out
-
-
 def _action_counts(num_actions: Any, num_players: int | None) -> tuple[int, ...]:
     try:
         counts = tuple(num_actions)
@@ -86,7 +71,7 @@ def _action_counts(num_actions: Any, num_players: int | None) -> tuple[int, ...]
         )
     if not counts:
         raise ValueError(f"num_actions must not be empty, got {num_actions!r}")
-    return tuple(_count(f"num_actions[{i}]", a, 1) for i, a in enumerate(counts))
+    return tuple(check_int(f"num_actions[{i}]", a, 1) for i, a in enumerate(counts))
 
 
 def _random_transitions(
@@ -123,8 +108,8 @@ def _random_game(
     seed: int | None,
     zero_sum: bool,
 ) -> TabularMarkovGame:
-    num_states = _count("num_states", num_states, 1)
-    num_successors = _count("num_successors", num_successors, 1)
+    num_states = check_int("num_states", num_states, 1)
+    num_successors = check_int("num_successors", num_successors, 1)
     if num_successors > num_states:
         raise ValueError(
             f"num_successors must be <= num_states = {num_states}, got {num_successors}"
