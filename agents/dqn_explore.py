@@ -238,6 +238,30 @@ def _spaces(env: AECEnv, agent: str) -> tuple[tuple[int, ...], int]:
     return tuple(space["observation"].shape or ()), int(env.action_space(agent).n)
 
 
+@dataclass(frozen=True, eq=False)
+class _LearnerSetup:
+    """What both single-learner collectors build before playing."""
+
+    probe: AECEnv
+    learner: str
+    obs_shape: tuple[int, ...]
+    num_actions: int
+    recorder: _LabelRecorder
+    env: _GameCounter
+
+
+def _learner_setup(
+    env_fn: EnvFactory, expert: BatchedPolicy, learner: str, seed: int | None
+) -> _LearnerSetup:
+    """Seats, spaces, recorder and the explorer's env for one learning player."""
+    probe = env_fn()
+    learner, explorer = _two_seats(probe, learner)
+    obs_shape, num_actions = _spaces(probe, learner)
+    recorder = _LabelRecorder([learner])
+    env = _explorer_env(env_fn, learner, explorer, expert, recorder, seed)
+    return _LearnerSetup(probe, learner, obs_shape, num_actions, recorder, env)
+
+
 def _moves_per_game(env: AECEnv, obs_shape: tuple[int, ...], num_actions: int) -> int:
     """An upper bound on one seat's moves in a game.
 
@@ -532,11 +556,9 @@ def collect_dqn_explore(
     """
     num_games = _check_budget(num_games)
     start = time.perf_counter()
-    probe = env_fn()
-    learner, explorer = _two_seats(probe, learner)
-    obs_shape, num_actions = _spaces(probe, learner)
-    recorder = _LabelRecorder([learner])
-    env = _explorer_env(env_fn, learner, explorer, expert, recorder, seed)
+    setup = _learner_setup(env_fn, expert, learner, seed)
+    learner, recorder, env = setup.learner, setup.recorder, setup.env
+    obs_shape, num_actions = setup.obs_shape, setup.num_actions
     kwargs = {**_DQN_DEFAULTS, **(dict(dqn_kwargs) if dqn_kwargs else {})}
     model = MaskedDQN(env=env, seed=seed, device=device, verbose=0, **kwargs)
     bonus = CriticEllipticalBonus(
@@ -548,7 +570,7 @@ def collect_dqn_explore(
     )
     stop = StopTrainingOnMaxEpisodes(max_episodes=num_games)
     # Training stops by games; the step budget only sets SB3's epsilon schedule.
-    max_steps = num_games * _moves_per_game(probe, obs_shape, num_actions)
+    max_steps = num_games * _moves_per_game(setup.probe, obs_shape, num_actions)
     model.learn(total_timesteps=max_steps, callback=CallbackList([bonus, stop]))
     if stop.n_episodes < num_games:
         raise RuntimeError(
@@ -608,11 +630,9 @@ def collect_uniform_exploration(
     """
     num_games = _check_budget(num_games)
     start = time.perf_counter()
-    probe = env_fn()
-    learner, explorer = _two_seats(probe, learner)
-    obs_shape, num_actions = _spaces(probe, learner)
-    recorder = _LabelRecorder([learner])
-    env = _explorer_env(env_fn, learner, explorer, expert, recorder, seed)
+    setup = _learner_setup(env_fn, expert, learner, seed)
+    learner, recorder, env = setup.learner, setup.recorder, setup.env
+    obs_shape, num_actions = setup.obs_shape, setup.num_actions
     rng = np.random.default_rng(None if seed is None else [seed, 1])
 
     def choose(obs: dict[str, np.ndarray]) -> int:
