@@ -42,26 +42,38 @@ from tqdm.auto import tqdm
 
 from agents.policies import PolicyHead, TorchPolicy, apply_action_mask, resolve_device
 
-__all__ = ["BCMetrics", "BCTrainer", "masked_accuracy", "masked_cross_entropy"]
+__all__ = [
+    "BCMetrics",
+    "BCTrainer",
+    "deduplicate",
+    "masked_accuracy",
+    "masked_cross_entropy",
+]
 
 
 def masked_cross_entropy(
-    logits: torch.Tensor, action_masks: torch.Tensor, targets: torch.Tensor
+    logits: torch.Tensor,
+    action_masks: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean cross-entropy between expert labels and the masked softmax policy.
 
     ``-(1/B) sum_b sum_a y_b(a) log softmax(mask(logits_b))(a)``, where illegal
     actions get logit ``-inf`` (probability exactly 0). Terms with ``y_b(a) = 0``
-    contribute exactly 0 (no ``0 * -inf`` NaN).
+    contribute exactly 0 (no ``0 * -inf`` NaN). With ``weights`` the mean is
+    weighted, ``sum_b w_b nll_b / sum_b w_b``: a row of weight ``k`` counts as
+    ``k`` copies of itself (see :func:`deduplicate`).
 
     Args:
         logits: ``(B, A)`` logits (raw or already masked).
         action_masks: ``(B, A)`` boolean legal-action masks.
         targets: ``(B,)`` integer expert actions (legal), or ``(B, A)`` float
             expert distributions with no mass on illegal actions.
+        weights: Optional ``(B,)`` non-negative row weights.
 
     Returns:
-        The scalar mean loss (differentiable).
+        The scalar (weighted) mean loss (differentiable).
 
     Example:
         >>> logits = torch.zeros(1, 3)
@@ -76,11 +88,17 @@ def masked_cross_entropy(
         nll = -(targets.to(log_probs.dtype) * safe).sum(dim=1)
     else:
         nll = -log_probs.gather(1, targets.long()[:, None]).squeeze(1)
-    return nll.mean()
+    if weights is None:
+        return nll.mean()
+    weights = weights.to(nll.dtype)
+    return (weights * nll).sum() / weights.sum()
 
 
 def masked_accuracy(
-    logits: torch.Tensor, action_masks: torch.Tensor, targets: torch.Tensor
+    logits: torch.Tensor,
+    action_masks: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fraction of rows whose greedy legal action is an expert action.
 
@@ -92,6 +110,7 @@ def masked_accuracy(
         logits: ``(B, A)`` logits.
         action_masks: ``(B, A)`` boolean legal-action masks.
         targets: ``(B,)`` integer actions or ``(B, A)`` distributions.
+        weights: Optional ``(B,)`` non-negative row weights (a weighted fraction).
 
     Returns:
         Scalar tensor in ``[0, 1]``.
@@ -107,7 +126,66 @@ def masked_accuracy(
         hit = targets.gather(1, greedy[:, None]).squeeze(1) >= best
     else:
         hit = greedy == targets.long()
-    return hit.double().mean()
+    if weights is None:
+        return hit.double().mean()
+    weights = weights.double()
+    return (weights * hit.double()).sum() / weights.sum()
+
+
+def deduplicate(
+    observations: np.ndarray, action_masks: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Merge identical ``(observation, mask, target)`` rows; return them with their counts.
+
+    Board-game datasets repeat the same labelled positions many times (every
+    game starts from the same few boards). The weighted loss over the distinct
+    rows, each weighted by its count, equals the plain loss over all rows
+    (:func:`masked_cross_entropy` with ``weights``), so cloning on the distinct
+    rows fits the same objective in far fewer minibatches.
+
+    Args:
+        observations: ``(N, *obs_shape)`` observations.
+        action_masks: ``(N, A)`` legal-action masks.
+        targets: ``(N,)`` actions or ``(N, A)`` distributions.
+
+    Returns:
+        ``(observations, action_masks, targets, counts)`` of the distinct rows in
+        the order of their first occurrence; ``counts`` is ``(M,)`` int64 and
+        sums to ``N``.
+
+    Raises:
+        ValueError: If the three arrays have different lengths.
+
+    Example:
+        >>> obs = np.array([[0, 1], [0, 1], [1, 0]])
+        >>> masks = np.ones((3, 2), dtype=bool)
+        >>> _, _, actions, counts = deduplicate(obs, masks, np.array([1, 1, 0]))
+        >>> actions.tolist(), counts.tolist()
+        ([1, 0], [2, 1])
+    """
+    arrays = [np.ascontiguousarray(a) for a in (observations, action_masks, targets)]
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) != 1:
+        raise ValueError(
+            "observations, action_masks and targets must have the same length, got "
+            f"{lengths}"
+        )
+    n = lengths[0]
+    if n == 0:
+        return (*arrays, np.zeros(0, dtype=np.int64))  # type: ignore[return-value]
+    key = np.concatenate(
+        [a.reshape(n, -1).view(np.uint8).reshape(n, -1) for a in arrays], axis=1
+    )
+    rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
+    _, first, counts = np.unique(rows, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    keep = first[order]
+    return (
+        arrays[0][keep],
+        arrays[1][keep],
+        arrays[2][keep],
+        counts[order].astype(np.int64),
+    )
 
 
 @dataclass(frozen=True)
@@ -219,6 +297,26 @@ def _validate_dataset(
     return obs, masks, tgt.astype(np.float32)
 
 
+def _validate_weights(weights: Any, n: int) -> np.ndarray:
+    """``(n,)`` float64 weights: ones when None, else checked (finite, >= 0, sum > 0)."""
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weights must have shape ({n},), got {w.shape}")
+    if not (np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_):
+        raise TypeError(f"sample_weights must be numeric, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ValueError(
+            f"sample_weights[{bad[0]}] = {float(w[bad[0]])!r} is not a finite non-negative weight"
+        )
+    if not w.sum() > 0:
+        raise ValueError("sample_weights sum to 0: no row would be trained on")
+    return w
+
+
 class BCTrainer:
     """Behaviour cloning of a policy head on (observation, mask, label) data.
 
@@ -318,9 +416,13 @@ class BCTrainer:
         return TorchPolicy(self.policy, mode=mode, device=self.device)
 
     def _evaluate(
-        self, obs: torch.Tensor, masks: torch.Tensor, targets: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        masks: torch.Tensor,
+        targets: torch.Tensor,
+        weights: torch.Tensor,
     ) -> tuple[float, float]:
-        """Mean loss and accuracy over a split, in eval mode, in chunks."""
+        """Weighted mean loss and accuracy over a split, in eval mode, in chunks."""
         self.policy.eval()
         total_loss, total_hits = 0.0, 0.0
         chunk = max(self.batch_size, 4096)
@@ -328,20 +430,24 @@ class BCTrainer:
             for start in range(0, len(obs), chunk):
                 sl = slice(start, start + chunk)
                 logits = self.policy(obs[sl], masks[sl])
-                size = len(logits)
+                w = weights[sl]
+                size = w.sum().item()
                 total_loss += (
-                    masked_cross_entropy(logits, masks[sl], targets[sl]).item() * size
+                    masked_cross_entropy(logits, masks[sl], targets[sl], w).item()
+                    * size
                 )
                 total_hits += (
-                    masked_accuracy(logits, masks[sl], targets[sl]).item() * size
+                    masked_accuracy(logits, masks[sl], targets[sl], w).item() * size
                 )
-        return total_loss / len(obs), total_hits / len(obs)
+        total = weights.sum().item()
+        return total_loss / total, total_hits / total
 
     def train(
         self,
         observations: np.ndarray,
         action_masks: np.ndarray,
         targets: np.ndarray,
+        sample_weights: np.ndarray | None = None,
     ) -> BCMetrics:
         """Fit the head to the labelled data.
 
@@ -350,6 +456,10 @@ class BCTrainer:
             action_masks: ``(N, A)`` boolean legal-action masks.
             targets: ``(N,)`` integer expert actions, or ``(N, A)`` expert
                 action distributions (soft labels).
+            sample_weights: Optional ``(N,)`` non-negative row weights, e.g.
+                the counts of :func:`deduplicate`: the loss (and every reported
+                loss and accuracy) is the weighted mean, so a row of weight
+                ``k`` counts as ``k`` copies. Minibatches draw rows uniformly.
 
         Returns:
             The :class:`BCMetrics` of the kept (best) weights.
@@ -365,6 +475,8 @@ class BCTrainer:
             self.policy, observations, action_masks, targets
         )
         n = len(obs_np)
+        weighted = sample_weights is not None
+        weights_np = _validate_weights(sample_weights, n)
         num_val = round(self.validation_fraction * n) if self.validation_fraction else 0
         num_val = min(max(num_val, 1 if self.validation_fraction else 0), n - 1)
         order = self.rng.permutation(n)
@@ -375,10 +487,12 @@ class BCTrainer:
                 torch.as_tensor(obs_np[idx], device=self.device).float(),
                 torch.as_tensor(masks_np[idx], device=self.device),
                 torch.as_tensor(targets_np[idx], device=self.device),
+                torch.as_tensor(weights_np[idx], device=self.device),
             )
 
         train_data, val_data = to_device(train_idx), to_device(val_idx)
         num_train = len(train_idx)
+        train_total = float(weights_np[train_idx].sum())
 
         best_val, best_epoch, bad_epochs = float("inf"), 0, 0
         best_state: dict[str, torch.Tensor] | None = None
@@ -394,15 +508,18 @@ class BCTrainer:
             running = torch.zeros((), device=self.device)  # no per-step device sync
             for start in range(0, num_train, self.batch_size):
                 idx = perm[start : start + self.batch_size]
-                obs_b, masks_b, targets_b = (t[idx] for t in train_data)
+                obs_b, masks_b, targets_b, weights_b = (t[idx] for t in train_data)
                 loss = masked_cross_entropy(
-                    self.policy(obs_b, masks_b), masks_b, targets_b
+                    self.policy(obs_b, masks_b),
+                    masks_b,
+                    targets_b,
+                    weights_b if weighted else None,
                 )
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
-                running += loss.detach() * len(idx)
-            train_history.append(running.item() / num_train)
+                running += loss.detach() * weights_b.sum()
+            train_history.append(running.item() / train_total)
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")

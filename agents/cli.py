@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -88,6 +89,15 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_workers() -> int:
+    """Worker processes of ``mail-gym run``: the usable CPUs, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -104,10 +114,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         device=args.device,
         augment=args.augment,
         progress=not args.no_progress,
+        workers=args.workers,
+        threads=args.threads,
     )
     print(
         f"mail-gym run: {args.game}, methods {list(pipeline.methods)}, budgets "
-        f"{list(pipeline.budgets)}, seeds {list(pipeline.seeds)}, device {args.device}"
+        f"{list(pipeline.budgets)}, seeds {list(pipeline.seeds)}, device {args.device}, "
+        f"{args.workers} worker{'s' if args.workers > 1 else ''}"
         + (", BC on the 8 board symmetries of each label" if pipeline.augment else "")
     )
     start = time.perf_counter()
@@ -179,6 +192,13 @@ def _build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="torch CPU threads (1 is fastest for these small networks)",
+    )
+    p_run.add_argument(
+        "--workers",
+        type=int,
+        default=_default_workers(),
+        help="processes running the (method, budget, seed) runs in parallel; the "
+        "results do not depend on it (default: the CPU count, at most 4)",
     )
     p_run.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)

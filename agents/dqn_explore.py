@@ -69,7 +69,7 @@ from stable_baselines3.common.callbacks import (
     StopTrainingOnMaxEpisodes,
 )
 
-from agents.bc import BCMetrics, BCTrainer
+from agents.bc import BCMetrics, BCTrainer, deduplicate
 from agents.masked_dqn import MaskedDQN, sample_legal_actions
 from agents.policies import MLPPolicy, PolicyHead, SmallCNNPolicy, TorchPolicy
 from mail_envs.core import BatchedPolicy
@@ -77,6 +77,8 @@ from mail_wrappers._policy import call_policy, sample_actions
 from mail_wrappers.elliptical import (
     block_elliptical_bonus,
     block_elliptical_bonus_all_actions,
+    block_logdet,
+    block_logdet_increment,
     block_rebuild_cov_inv,
     block_sherman_morrison_update,
 )
@@ -311,10 +313,18 @@ class CriticEllipticalBonus(BaseCallback):
     online Q-network's penultimate layer and ``Lambda_a = ridge * I + sum h h^T``
     over the transitions that took action ``a`` (the block form of
     ``phi(s, a) = e_a (x) h(s)``). After computing the bonus, ``Lambda_a^-1`` is
-    updated by Sherman--Morrison. Every ``rebuild_every`` steps the critic has
-    moved, so all blocks are rebuilt from the replay buffer with the current
-    ``h`` (and, with ``relabel_rewards``, the stored rewards are recomputed with
-    the rebuilt ``Lambda``, LSVI-UCB style).
+    updated by Sherman--Morrison. The critic moves as it trains, so all blocks
+    are rebuilt from the replay buffer with the current ``h`` (and, with
+    ``relabel_rewards``, the stored rewards are recomputed with the rebuilt
+    ``Lambda``, LSVI-UCB style) when one of two rules fires:
+
+    * ``"periodic"``: every ``rebuild_every`` explorer steps;
+    * ``"logdet"``: when ``log det Lambda`` has grown by ``logdet_threshold``
+      since the last rebuild (``log 2``: the determinant doubled, the "rarely
+      switching" rule of Abbasi-Yadkori et al., 2011), but never sooner than
+      ``rebuild_every`` steps after it. The growth is tracked exactly by the
+      matrix determinant lemma (:func:`~mail_wrappers.elliptical.block_logdet_increment`);
+      many rebuilds early, when every state is new, and fewer and fewer later.
 
     SB3 calls ``on_step`` after ``env.step`` and before storing the transition,
     with ``model._last_obs`` still the observation the action was taken in, so
@@ -324,7 +334,11 @@ class CriticEllipticalBonus(BaseCallback):
         beta: Bonus scale.
         ridge: Ridge ``lambda`` of ``Lambda = lambda I + sum phi phi^T``.
         rebuild_every: Rebuild ``Lambda`` from the buffer every this many
-            explorer steps (None: never, Sherman--Morrison only).
+            explorer steps (None: never, Sherman--Morrison only); with
+            ``rebuild_rule="logdet"`` the least number of steps between rebuilds.
+        rebuild_rule: ``"periodic"`` or ``"logdet"`` (see above).
+        logdet_threshold: Growth of ``log det Lambda`` that triggers a
+            ``"logdet"`` rebuild (default ``log 2``).
         relabel_rewards: Recompute the buffer's rewards at each rebuild.
         optimistic_actions: Choose greedy actions by ``Q(s, a) + bonus(s, a)``
             with the CURRENT bonus of every action (sets the explorer's
@@ -335,8 +349,9 @@ class CriticEllipticalBonus(BaseCallback):
         verbose: SB3 verbosity.
 
     Raises:
-        ValueError: If ``beta`` is negative, ``ridge`` not positive or
-            ``rebuild_every`` not a positive integer.
+        ValueError: If ``beta`` is negative, ``ridge`` not positive,
+            ``rebuild_every`` not a positive integer, ``rebuild_rule`` unknown
+            or ``logdet_threshold`` not positive.
 
     Example:
         >>> bonus = CriticEllipticalBonus(beta=3.0, ridge=1.0, rebuild_every=500)
@@ -352,6 +367,8 @@ class CriticEllipticalBonus(BaseCallback):
         beta: float = 3.0,
         ridge: float = 1.0,
         rebuild_every: int | None = 500,
+        rebuild_rule: Literal["periodic", "logdet"] = "periodic",
+        logdet_threshold: float = float(np.log(2.0)),
         relabel_rewards: bool = True,
         optimistic_actions: bool = True,
         verbose: int = 0,
@@ -367,9 +384,26 @@ class CriticEllipticalBonus(BaseCallback):
             raise ValueError(
                 f"rebuild_every must be a positive integer or None, got {rebuild_every!r}"
             )
+        if rebuild_rule not in ("periodic", "logdet"):
+            raise ValueError(
+                f"rebuild_rule must be 'periodic' or 'logdet', got {rebuild_rule!r}"
+            )
+        if rebuild_rule == "logdet" and rebuild_every is None:
+            raise ValueError(
+                "rebuild_rule='logdet' needs rebuild_every (the least number of "
+                "steps between rebuilds), got None"
+            )
+        if not logdet_threshold > 0.0:
+            raise ValueError(f"logdet_threshold must be > 0, got {logdet_threshold!r}")
         self.beta = float(beta)
         self.ridge = float(ridge)
         self.rebuild_every = rebuild_every
+        self.rebuild_rule = rebuild_rule
+        self.logdet_threshold = float(logdet_threshold)
+        #: ``log det Lambda`` now, and at the last rebuild (or the start).
+        self.logdet = 0.0
+        self.logdet_at_rebuild = 0.0
+        self.rebuild_steps: list[int] = []
         self.relabel_rewards = bool(relabel_rewards)
         self.optimistic_actions = bool(optimistic_actions)
         self.cov_inv: np.ndarray | None = None
@@ -425,6 +459,7 @@ class CriticEllipticalBonus(BaseCallback):
         d = int(self.dqn.q_net.q_net[-1].in_features)  # type: ignore[arg-type]
         if self.cov_inv is None:
             self.cov_inv = np.tile(np.eye(d) / self.ridge, (num_actions, 1, 1))
+            self.logdet = self.logdet_at_rebuild = num_actions * d * np.log(self.ridge)
         if self.optimistic_actions:
             self.dqn.action_bonus = self.all_action_bonus
 
@@ -442,10 +477,23 @@ class CriticEllipticalBonus(BaseCallback):
         bonus = block_elliptical_bonus(self.cov_inv, h, actions, self.beta)
         rewards[...] = bonus.astype(rewards.dtype).reshape(rewards.shape)
         self.bonuses.extend(bonus.tolist())
-        if self.rebuild_every is not None and self.n_calls % self.rebuild_every == 0:
+        if self._rebuild_due():
             self.rebuild()
+        if self.rebuild_rule == "logdet":
+            self.logdet += block_logdet_increment(self.cov_inv, h, actions)
         self.cov_inv = block_sherman_morrison_update(self.cov_inv, h, actions)
         return True
+
+    def _rebuild_due(self) -> bool:
+        if self.rebuild_every is None:
+            return False
+        if self.rebuild_rule == "periodic":
+            return self.n_calls % self.rebuild_every == 0
+        last = self.rebuild_steps[-1] if self.rebuild_steps else 0
+        return (
+            self.n_calls - last >= self.rebuild_every
+            and self.logdet - self.logdet_at_rebuild >= self.logdet_threshold
+        )
 
     def rebuild(self) -> None:
         """Rebuild every ``Lambda_a^-1`` from the replay buffer with the current critic."""
@@ -465,6 +513,9 @@ class CriticEllipticalBonus(BaseCallback):
         self.cov_inv = block_rebuild_cov_inv(
             h, actions, self.cov_inv.shape[0], self.ridge
         )
+        if self.rebuild_rule == "logdet":
+            self.logdet = self.logdet_at_rebuild = block_logdet(self.cov_inv)
+        self.rebuild_steps.append(int(self.n_calls))
         if self.relabel_rewards:
             bonus = block_elliptical_bonus(self.cov_inv, h, actions, self.beta)
             buffer.rewards[:size] = bonus.reshape(buffer.rewards[:size].shape)
@@ -525,6 +576,8 @@ def collect_dqn_explore(
     beta: float = 3.0,
     ridge: float = 1.0,
     rebuild_every: int | None = 500,
+    rebuild_rule: Literal["periodic", "logdet"] = "periodic",
+    logdet_threshold: float = float(np.log(2.0)),
     relabel_rewards: bool = True,
     optimistic_actions: bool = True,
     dqn_kwargs: Mapping[str, Any] | None = None,
@@ -540,7 +593,12 @@ def collect_dqn_explore(
         seed: Seed of the explorer, the env and the expert's samples.
         beta: Bonus scale.
         ridge: Ridge of the feature covariance.
-        rebuild_every: Rebuild period of ``Lambda`` (explorer steps), or None.
+        rebuild_every: Rebuild period of ``Lambda`` (explorer steps), or None;
+            the least gap between rebuilds with ``rebuild_rule="logdet"``.
+        rebuild_rule: ``"periodic"`` or ``"logdet"`` (rebuild when
+            ``log det Lambda`` grew by ``logdet_threshold``; see
+            :class:`CriticEllipticalBonus`).
+        logdet_threshold: Log-det growth of a ``"logdet"`` rebuild (``log 2``).
         relabel_rewards: Recompute the buffer's rewards at each rebuild.
         optimistic_actions: Greedy actions by ``Q + bonus`` (see
             :class:`CriticEllipticalBonus`).
@@ -565,6 +623,8 @@ def collect_dqn_explore(
         beta=beta,
         ridge=ridge,
         rebuild_every=rebuild_every,
+        rebuild_rule=rebuild_rule,
+        logdet_threshold=logdet_threshold,
         relabel_rewards=relabel_rewards,
         optimistic_actions=optimistic_actions,
     )
@@ -786,6 +846,7 @@ def fit_bc_profile(
     head_fn: Callable[[tuple[int, ...], int, int], PolicyHead] | None = None,
     bc_kwargs: Mapping[str, Any] | None = None,
     augment: Callable[[ExpertLabels], ExpertLabels] | None = None,
+    dedupe: bool = False,
     device: str = "auto",
 ) -> tuple[tuple[TorchPolicy, ...], tuple[BCMetrics, ...]]:
     """Behaviour cloning per player; the learned profile is greedy and masked.
@@ -802,6 +863,10 @@ def fit_bc_profile(
             (default: batch 128, 60 epochs, no held-out split, no progress bar).
         augment: Optional data augmentation applied to each dataset before
             cloning (e.g. :func:`dihedral_augment`).
+        dedupe: Clone on the distinct ``(observation, mask, target)`` rows,
+            each weighted by its count (:func:`agents.bc.deduplicate`): the
+            same loss as on all rows, with far fewer minibatches per epoch on
+            board games, whose games share their first positions.
         device: Torch device (``"auto"``: CUDA when present).
 
     Returns:
@@ -828,7 +893,11 @@ def fit_bc_profile(
             **{**_BC_DEFAULTS, **(bc_kwargs or {})},
         )
         y = data.expert_actions if targets == "actions" else data.expert_probs
-        metrics.append(trainer.train(data.observations, data.action_masks, y))
+        if dedupe:
+            obs, masks, y, counts = deduplicate(data.observations, data.action_masks, y)
+            metrics.append(trainer.train(obs, masks, y, sample_weights=counts))
+        else:
+            metrics.append(trainer.train(data.observations, data.action_masks, y))
         policies.append(trainer.as_policy("greedy"))
     return tuple(policies), tuple(metrics)
 
@@ -879,7 +948,11 @@ class DQNExploreBC:
         beta: Bonus scale.
         ridge: Ridge of the feature covariance.
         rebuild_every: Rebuild ``Lambda`` from the replay buffer every this
-            many explorer steps (None: never).
+            many explorer steps (None: never); the least gap between rebuilds
+            with ``rebuild_rule="logdet"``.
+        rebuild_rule: ``"periodic"`` or ``"logdet"`` (see
+            :class:`CriticEllipticalBonus`).
+        logdet_threshold: Log-det growth of a ``"logdet"`` rebuild (``log 2``).
         relabel_rewards: Recompute the buffer's rewards at each rebuild.
         optimistic_actions: Greedy explorer actions by ``Q + bonus`` (see
             :class:`CriticEllipticalBonus`).
@@ -910,6 +983,8 @@ class DQNExploreBC:
         beta: float = 3.0,
         ridge: float = 1.0,
         rebuild_every: int | None = 500,
+        rebuild_rule: Literal["periodic", "logdet"] = "periodic",
+        logdet_threshold: float = float(np.log(2.0)),
         relabel_rewards: bool = True,
         optimistic_actions: bool = True,
         dqn_kwargs: Mapping[str, Any] | None = None,
@@ -925,6 +1000,8 @@ class DQNExploreBC:
         self.beta = beta
         self.ridge = ridge
         self.rebuild_every = rebuild_every
+        self.rebuild_rule = rebuild_rule
+        self.logdet_threshold = logdet_threshold
         self.relabel_rewards = relabel_rewards
         self.optimistic_actions = optimistic_actions
         self.augment = augment
@@ -947,6 +1024,8 @@ class DQNExploreBC:
                 beta=self.beta,
                 ridge=self.ridge,
                 rebuild_every=self.rebuild_every,
+                rebuild_rule=self.rebuild_rule,
+                logdet_threshold=self.logdet_threshold,
                 relabel_rewards=self.relabel_rewards,
                 optimistic_actions=self.optimistic_actions,
                 dqn_kwargs=self.dqn_kwargs,

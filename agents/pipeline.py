@@ -26,11 +26,14 @@ Methods by game:
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,10 +214,19 @@ class Pipeline:
         augment: Tic-Tac-Toe only: clone on the 8 board symmetries of each
             expert label (:func:`agents.dqn_explore.dihedral_augment`).
         progress: Show a tqdm progress bar.
+        workers: Processes that run the (method, budget, seed) runs in
+            parallel (1: in this process). Every run seeds itself, so the
+            records do not depend on ``workers``. On CPU the workers are
+            forked; with CUDA they are spawned (CUDA cannot be forked), which
+            re-imports the caller's main module: guard a script's entry point
+            with ``if __name__ == "__main__":``.
+        threads: Torch CPU threads of each run (None: leave the setting alone
+            in this process, 1 in workers). Small networks run fastest on one.
 
     Raises:
-        ValueError: If the game or a method is unknown, or a budget or seed
-            list is empty or holds a non-positive budget.
+        ValueError: If the game or a method is unknown, a budget or seed list
+            is empty or holds a non-positive budget, or ``workers`` or
+            ``threads`` is not a positive integer.
 
     Example:
         >>> result = Pipeline(game="gridworld", budgets=[5], progress=False).run()
@@ -232,6 +244,8 @@ class Pipeline:
         device: str = "auto",
         augment: bool = True,
         progress: bool = True,
+        workers: int = 1,
+        threads: int | None = None,
     ) -> None:
         if game not in GAME_METHODS:
             raise ValueError(
@@ -251,6 +265,15 @@ class Pipeline:
         seeds = tuple(int(s) for s in seeds)
         if not seeds:
             raise ValueError("seeds must not be empty")
+        for name, value in (("workers", workers), ("threads", threads)):
+            if value is None and name == "threads":
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < 1
+            ):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.game = game
         self.methods = methods
         self.budgets = budgets
@@ -258,6 +281,8 @@ class Pipeline:
         self.device = device
         self.augment = bool(augment) and game == "tictactoe"
         self.progress = progress
+        self.workers = int(workers)
+        self.threads = None if threads is None else int(threads)
 
     def config(self) -> dict[str, Any]:
         """The settings, as recorded in the result."""
@@ -270,85 +295,133 @@ class Pipeline:
             "seeds": list(self.seeds),
             "device": self.device,
             "augment": self.augment,
+            "workers": self.workers,
+            "threads": self.threads,
             "package_version": mail_envs.__version__,
         }
 
-    def run(self) -> PipelineResult:
-        """Run every combination; returns the records in run order."""
-        total = len(self.methods) * len(self.budgets) * len(self.seeds)
-        with tqdm(
-            total=total, desc=f"mail-gym {self.game}", disable=not self.progress
-        ) as bar:
-            if self.game == "tictactoe":
-                records = self._run_tictactoe(bar)
-            else:
-                records = self._run_gridworld(bar)
-        return PipelineResult(self.game, tuple(records), self.config())
-
-    def _run_tictactoe(self, bar: tqdm) -> list[RunRecord]:
-        from agents.dqn_explore import run_tictactoe_comparison
-
-        back = {v: k for k, v in _TICTACTOE_NAMES.items()}
-        comparison = run_tictactoe_comparison(
-            self.budgets,
-            self.seeds,
-            methods=[_TICTACTOE_NAMES[m] for m in self.methods],
-            device=self.device,
-            augment=self.augment,
-            log=lambda _line: bar.update(1),
-        )
+    def jobs(self) -> list[tuple[str, int, int]]:
+        """The ``(method, budget, seed)`` runs, in result order."""
         return [
-            RunRecord(
-                method=back[row.method],
-                budget=row.num_games,
-                seed=row.seed,
-                nash_conv=row.nash_conv,
-                gains=row.gains,
-                num_queries=row.num_queries,
-                wall_seconds=row.collect_seconds + row.bc_seconds,
-            )
-            for row in comparison.rows
+            (method, budget, seed)
+            for seed in self.seeds
+            for budget in self.budgets
+            for method in self.methods
         ]
 
-    def _run_gridworld(self, bar: tqdm) -> list[RunRecord]:
-        from agents.features import tabular_features
-        from agents.lsvi_ucb_zero import LSVIUCBZeroBC
-        from agents.solvers import nash_gap, solve_zero_sum
-        from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
-        from mail_envs.gridworld import make_gridworld_game
-
-        game = make_gridworld_game(size=3)
-        expert = solve_zero_sum(game).policies
-        features = [tabular_features(game, i) for i in range(game.num_players)]
-        records = []
-        for seed in self.seeds:
-            for budget in self.budgets:
-                for method in self.methods:
-                    start = time.perf_counter()
-                    if method == "lsvi-ucb-zero":
-                        result = LSVIUCBZeroBC(num_episodes=budget, seed=seed).run(
-                            game, expert, features
-                        )
-                    else:
-                        collect = (
-                            uniform_explore_bc
-                            if method == "uniform"
-                            else expert_self_play_bc
-                        )
-                        result = collect(
-                            game, expert, features, num_episodes=budget, seed=seed
-                        )
-                    gap = nash_gap(game, list(result.policies))
-                    records.append(
-                        RunRecord(
-                            method=method,
-                            budget=budget,
-                            seed=seed,
-                            nash_conv=float(gap.nash_conv),
-                            gains=tuple(float(g) for g in gap.gains),
-                            num_queries=tuple(int(q) for q in result.num_queries),
-                            wall_seconds=time.perf_counter() - start,
-                        )
-                    )
+    def run(self) -> PipelineResult:
+        """Run every combination; returns the records in :meth:`jobs` order."""
+        jobs = self.jobs()
+        run = _JobRunner(self.game, self.device, self.augment, self.threads)
+        records: dict[tuple[str, int, int], RunRecord] = {}
+        with tqdm(
+            total=len(jobs), desc=f"mail-gym {self.game}", disable=not self.progress
+        ) as bar:
+            if self.workers == 1 or len(jobs) == 1:
+                for job in jobs:
+                    records[job] = run(job)
                     bar.update(1)
-        return records
+            else:
+                if run.threads is None:
+                    run = _JobRunner(self.game, self.device, self.augment, 1)
+                # Largest budgets first: the long runs do not end up last.
+                ordered = sorted(jobs, key=lambda job: -job[1])
+                with ProcessPoolExecutor(
+                    max_workers=min(self.workers, len(jobs)),
+                    mp_context=_mp_context(self.device),
+                ) as pool:
+                    futures = {pool.submit(run, job): job for job in ordered}
+                    for future in as_completed(futures):
+                        records[futures[future]] = future.result()
+                        bar.update(1)
+        return PipelineResult(
+            self.game, tuple(records[job] for job in jobs), self.config()
+        )
+
+
+def _mp_context(device: str) -> multiprocessing.context.BaseContext:
+    """Fork on CPU where the platform can; spawn when CUDA may be used."""
+    import torch
+
+    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if not cuda and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+@dataclass(frozen=True)
+class _JobRunner:
+    """Runs one ``(method, budget, seed)`` job; picklable for worker processes."""
+
+    game: str
+    device: str
+    augment: bool
+    threads: int | None
+
+    def __call__(self, job: tuple[str, int, int]) -> RunRecord:
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        runner: Callable[[str, int, int], RunRecord] = (
+            self._tictactoe if self.game == "tictactoe" else self._gridworld
+        )
+        return runner(*job)
+
+    def _tictactoe(self, method: str, budget: int, seed: int) -> RunRecord:
+        from agents.dqn_explore import run_tictactoe_comparison
+
+        (row,) = run_tictactoe_comparison(
+            [budget],
+            [seed],
+            methods=[_TICTACTOE_NAMES[method]],
+            device=self.device,
+            augment=self.augment,
+        ).rows
+        return RunRecord(
+            method=method,
+            budget=row.num_games,
+            seed=row.seed,
+            nash_conv=row.nash_conv,
+            gains=row.gains,
+            num_queries=row.num_queries,
+            wall_seconds=row.collect_seconds + row.bc_seconds,
+        )
+
+    def _gridworld(self, method: str, budget: int, seed: int) -> RunRecord:
+        from agents.lsvi_ucb_zero import LSVIUCBZeroBC
+        from agents.solvers import nash_gap
+        from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+
+        game, expert, features = _gridworld_setup()
+        start = time.perf_counter()
+        if method == "lsvi-ucb-zero":
+            result = LSVIUCBZeroBC(num_episodes=budget, seed=seed).run(
+                game, expert, features
+            )
+        else:
+            collect = uniform_explore_bc if method == "uniform" else expert_self_play_bc
+            result = collect(game, expert, features, num_episodes=budget, seed=seed)
+        gap = nash_gap(game, list(result.policies))
+        return RunRecord(
+            method=method,
+            budget=budget,
+            seed=seed,
+            nash_conv=float(gap.nash_conv),
+            gains=tuple(float(g) for g in gap.gains),
+            num_queries=tuple(int(q) for q in result.num_queries),
+            wall_seconds=time.perf_counter() - start,
+        )
+
+
+@functools.cache
+def _gridworld_setup() -> tuple[Any, Any, list[Any]]:
+    """The 3x3 Gridworld, its Nash expert and tabular features (built once)."""
+    from agents.features import tabular_features
+    from agents.solvers import solve_zero_sum
+    from mail_envs.gridworld import make_gridworld_game
+
+    game = make_gridworld_game(size=3)
+    expert = solve_zero_sum(game).policies
+    features = [tabular_features(game, i) for i in range(game.num_players)]
+    return game, expert, features

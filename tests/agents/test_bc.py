@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from agents.bc import BCMetrics, BCTrainer, masked_accuracy, masked_cross_entropy
+from agents.bc import (
+    BCMetrics,
+    BCTrainer,
+    deduplicate,
+    masked_accuracy,
+    masked_cross_entropy,
+)
 from agents.policies import (
     FeatureLinearPolicy,
     LinearPolicy,
@@ -295,6 +301,119 @@ def test_train_rejects_bad_datasets() -> None:
     soft[3] = [-0.5, 1.0, 0.5]
     with pytest.raises(ValueError, match="targets row 3 is not a distribution"):
         trainer.train(obs, masks, soft)
+
+
+# ------------------------------------------------- weights and deduplication
+
+
+def _dataset_with_repeats(seed: int = 5):
+    """40 draws (with repeats) from 8 distinct labelled rows, soft and hard."""
+    rng = np.random.default_rng(seed)
+    obs = rng.integers(0, 2, size=(8, 6)).astype(np.int8)
+    obs[:, 0] = np.arange(8)  # the 8 rows are distinct
+    masks = random_masks(rng, 8, 4)
+    actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+    soft = masks * rng.random((8, 4))
+    soft /= soft.sum(axis=1, keepdims=True)
+    draws = rng.integers(0, 8, size=40)
+    return obs[draws], masks[draws], actions[draws], soft[draws]
+
+
+def test_weighted_loss_and_accuracy_equal_the_loss_on_repeated_rows() -> None:
+    obs, masks, actions, soft = _dataset_with_repeats()
+    weights = torch.as_tensor(np.random.default_rng(0).normal(size=(6, 4)))
+
+    def logits(o: np.ndarray) -> torch.Tensor:  # a function of the observation
+        return torch.as_tensor(o.astype(np.float64)) @ weights
+
+    for targets in (actions, soft):
+        u_obs, u_masks, u_targets, counts = deduplicate(obs, masks, targets)
+        args_all = (logits(obs), torch.as_tensor(masks), torch.as_tensor(targets))
+        args_uniq = (
+            logits(u_obs),
+            torch.as_tensor(u_masks),
+            torch.as_tensor(u_targets),
+        )
+        w = torch.as_tensor(counts)
+        assert masked_cross_entropy(*args_uniq, w).item() == pytest.approx(
+            masked_cross_entropy(*args_all).item(), rel=1e-12
+        )
+        assert masked_accuracy(*args_uniq, w).item() == pytest.approx(
+            masked_accuracy(*args_all).item(), rel=1e-12
+        )
+        # Unit weights change nothing.
+        ones = torch.ones(len(obs))
+        assert masked_cross_entropy(*args_all, ones).item() == pytest.approx(
+            masked_cross_entropy(*args_all).item(), rel=1e-12
+        )
+
+
+def test_deduplicate_keeps_each_distinct_row_once_with_its_count() -> None:
+    obs, masks, actions, _ = _dataset_with_repeats()
+    uniq_obs, uniq_masks, uniq_actions, counts = deduplicate(obs, masks, actions)
+    assert counts.sum() == 40 and counts.dtype == np.int64
+    assert len(uniq_obs) == len(np.unique(obs, axis=0)) <= 8
+    # Rows in the order they first occur; repeating them gives back the multiset.
+    first_seen = list(dict.fromkeys(map(bytes, obs)))
+    assert [bytes(o) for o in uniq_obs] == first_seen
+    for o, m, a, c in zip(uniq_obs, uniq_masks, uniq_actions, counts, strict=True):
+        same = (obs == o).all(axis=1)
+        assert same.sum() == c
+        assert (masks[same] == m).all() and (actions[same] == a).all()
+    # A different label on the same observation is a different row.
+    actions2 = actions.copy()
+    legal = np.flatnonzero(masks[0])
+    actions2[0] = legal[-1] if actions[0] != legal[-1] else legal[0]
+    if len(legal) > 1:
+        assert len(deduplicate(obs, masks, actions2)[0]) == len(uniq_obs) + 1
+    with pytest.raises(ValueError, match="same length, got \\[40, 40, 39\\]"):
+        deduplicate(obs, masks, actions[:-1])
+
+
+def test_full_batch_training_on_weighted_distinct_rows_equals_training_on_all_rows() -> (
+    None
+):
+    obs, masks, actions, _ = _dataset_with_repeats(seed=9)
+    uniq_obs, uniq_masks, uniq_actions, counts = deduplicate(obs, masks, actions)
+
+    def fit(o, m, a, w):
+        head = MLPPolicy((6,), 4, hidden_sizes=(16,), seed=2)
+        trainer = BCTrainer(
+            policy=head,
+            rng=0,
+            batch_size=1000,  # one full batch per epoch: the same gradient
+            max_epochs=25,
+            validation_fraction=0.0,
+            progress_bar=False,
+            optimizer_kwargs={"lr": 1e-2},
+        )
+        metrics = trainer.train(o, m, a, sample_weights=w)
+        return head.state_dict(), metrics
+
+    full, m_full = fit(obs, masks, actions, None)
+    weighted, m_weighted = fit(uniq_obs, uniq_masks, uniq_actions, counts)
+    for k in full:
+        torch.testing.assert_close(full[k], weighted[k], atol=1e-5, rtol=1e-5)
+    assert m_weighted.num_train == len(uniq_obs) < m_full.num_train == 40
+    assert m_weighted.train_loss == pytest.approx(m_full.train_loss, rel=1e-5)
+    assert m_weighted.train_accuracy == pytest.approx(m_full.train_accuracy)
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        (np.ones(3), r"sample_weights must have shape \(4,\), got \(3,\)"),
+        (np.array([1.0, -1.0, 1.0, 1.0]), r"sample_weights\[1\] = -1\.0"),
+        (np.array([1.0, 1.0, np.nan, 1.0]), r"sample_weights\[2\] = nan"),
+        (np.zeros(4), "sum to 0"),
+    ],
+)
+def test_bad_sample_weights_are_named(weights, match) -> None:
+    trainer = BCTrainer(policy=LinearPolicy((3,), 3, seed=0), rng=0, progress_bar=False)
+    obs = np.zeros((4, 3), np.float32)
+    masks = np.ones((4, 3), dtype=bool)
+    with pytest.raises(ValueError, match=match):
+        trainer.train(obs, masks, np.array([0, 1, 2, 0]), sample_weights=weights)
 
 
 def test_constructor_validates_arguments() -> None:

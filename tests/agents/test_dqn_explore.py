@@ -24,6 +24,7 @@ from agents.masked_dqn import MaskedDQN
 from agents.solvers import nash_gap
 from mail_envs.tictactoe import env as tictactoe_env
 from mail_envs.tictactoe import make_tictactoe_game
+from mail_wrappers.elliptical import block_logdet
 from mail_wrappers.frozen_opponent import FrozenOpponentWrapper
 
 EXPERT = TicTacToeMinimaxExpert(policy="uniform")
@@ -192,6 +193,48 @@ def test_rebuild_from_the_replay_buffer_matches_a_direct_inverse():
     assert np.all(relabelled <= rewards_before + 1e-6)
 
 
+def test_logdet_rule_rebuilds_when_the_determinant_has_doubled():
+    model, _ = _bonus_setup()
+    bonus = CriticEllipticalBonus(
+        beta=0.5,
+        ridge=2.0,
+        rebuild_every=5,
+        rebuild_rule="logdet",
+        relabel_rewards=False,
+    )
+    model.learning_starts = 10**9  # the critic stays fixed: a clean check of the rule
+    model.learn(300, callback=bonus)
+    steps = bonus.rebuild_steps
+    assert bonus.num_rebuilds == len(steps) >= 2
+    # At least rebuild_every steps apart, and rarer and rarer (doubling rule).
+    gaps = np.diff([0, *steps])
+    assert np.all(gaps >= 5)
+    assert gaps[-1] > gaps[0]
+    # The tracked log det equals the blocks' own (matrix determinant lemma).
+    assert bonus.logdet == pytest.approx(block_logdet(bonus.cov_inv), abs=1e-6)
+
+
+def test_periodic_rule_rebuilds_every_n_steps():
+    model, _ = _bonus_setup()
+    bonus = CriticEllipticalBonus(beta=0.5, ridge=2.0, rebuild_every=40)
+    model.learning_starts = 10**9
+    model.learn(200, callback=bonus)
+    assert bonus.rebuild_steps == [40, 80, 120, 160, 200]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rebuild_rule": "sometimes"}, "rebuild_rule"),
+        ({"rebuild_rule": "logdet", "rebuild_every": None}, "rebuild_every"),
+        ({"logdet_threshold": 0.0}, "logdet_threshold"),
+    ],
+)
+def test_rebuild_rule_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CriticEllipticalBonus(**kwargs)
+
+
 @pytest.mark.parametrize("learner", ["player_1", "player_2"])
 def test_uniform_exploration_labels(learner):
     result = collect_uniform_exploration(
@@ -285,6 +328,24 @@ def test_budget_validation():
             np.zeros(2, np.int64),
             1,
         )
+
+
+def test_bc_on_distinct_rows_with_counts_sees_every_label_once():
+    runs = collect_expert_self_play(tictactoe_env, EXPERT, num_games=30, seed=0)
+    labels = [r.labels for r in runs]
+    kwargs = {"bc_kwargs": {"max_epochs": 2}, "device": "cpu"}
+    _, plain = fit_bc_profile(labels, **kwargs)
+    policies, deduped = fit_bc_profile(labels, dedupe=True, **kwargs)
+    for lab, m_plain, m_dedup in zip(labels, plain, deduped, strict=True):
+        rows = np.concatenate(
+            [lab.observations.reshape(len(lab), -1), lab.expert_actions[:, None]],
+            axis=1,
+        )
+        assert m_plain.num_train == len(lab) == 4 * 30  # both seats move 4 times
+        # Self-play repeats the same openings: far fewer distinct rows.
+        assert m_dedup.num_train == len(np.unique(rows, axis=0)) < len(lab)
+    gap = nash_gap(make_tictactoe_game(), policies)
+    assert gap.nash_conv >= 0
 
 
 def test_dqn_explore_bc_end_to_end_tiny():

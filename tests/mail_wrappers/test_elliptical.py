@@ -9,6 +9,8 @@ import scipy.linalg
 from mail_wrappers.elliptical import (
     block_elliptical_bonus,
     block_elliptical_bonus_all_actions,
+    block_logdet,
+    block_logdet_increment,
     block_rebuild_cov_inv,
     block_sherman_morrison_update,
     elliptical_bonus,
@@ -144,6 +146,36 @@ def test_block_form_equals_full_kronecker_form():
             ),
             rtol=1e-10,
         )
+
+
+def test_logdet_increment_matches_slogdet_of_the_updated_blocks():
+    rng = np.random.default_rng(3)
+    num_actions, d, ridge = 3, 5, 0.7
+    blocks = np.tile(np.eye(d) / ridge, (num_actions, 1, 1))
+    logdet = block_logdet(blocks)
+    assert logdet == pytest.approx(num_actions * d * np.log(ridge), abs=1e-12)
+    for batch in (1, 4, 1, 7):  # single pairs and batches sharing an action
+        h = rng.normal(size=(batch, d))
+        actions = rng.integers(num_actions, size=batch)
+        step = block_logdet_increment(blocks, h, actions)
+        blocks = block_sherman_morrison_update(blocks, h, actions)
+        logdet += step
+        direct = sum(
+            np.linalg.slogdet(np.linalg.inv(blocks[a]))[1] for a in range(num_actions)
+        )
+        assert step >= 0
+        assert logdet == pytest.approx(direct, abs=1e-8)
+        assert block_logdet(blocks) == pytest.approx(direct, abs=1e-8)
+
+
+def test_logdet_increment_of_one_pair_is_log_one_plus_the_squared_bonus():
+    rng = np.random.default_rng(4)
+    blocks = block_rebuild_cov_inv(
+        rng.normal(size=(30, 4)), rng.integers(2, size=30), 2, 1.0
+    )
+    h = rng.normal(size=4)
+    bonus = block_elliptical_bonus(blocks, h, 1, beta=1.0)[0]
+    assert block_logdet_increment(blocks, h, 1) == pytest.approx(np.log1p(bonus**2))
 
 
 @pytest.mark.parametrize(
