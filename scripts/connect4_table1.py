@@ -19,18 +19,23 @@ head (:class:`agents.policies.ResidualSEPolicy`) and BC settings. Each learned
 greedy masked policy then plays ``eval_games`` seeded games from the first
 seat against the approximate best response (``abr``), the softmax solver
 opponents of levels 1 to 5 (1 the noisiest) and the perfect solver
-(:mod:`agents.experts.connect4_opponents`, :func:`agents.evaluation.evaluate_connect4`);
-the table reports win/draw/loss rates with 95% Wilson intervals. With
-``--with-expert`` the expert itself is evaluated the same way, as the
-reference row (perfect play wins every game from the first seat).
+(:mod:`agents.experts.connect4_opponents`, :func:`agents.evaluation.evaluate_connect4`).
+Every seed repeats the whole experiment (data, BC, evaluation games); the
+table reports, per opponent and method, the win/draw/loss rates averaged over
+the seeds with the spread over seeds (min-max) of the win rate, or with one
+seed its 95% Wilson interval. With ``--with-expert`` the expert itself is
+evaluated the same way, as the reference row (perfect play wins every game
+from the first seat).
 
 Run (from the repository root):
 
-    python scripts/connect4_table1.py --quick      # CPU smoke run, < 20 min
-    python scripts/connect4_table1.py              # full run, meant for CUDA
+    python scripts/connect4_table1.py --quick      # CPU smoke run: 2 seeds, ~2 min
+    python scripts/connect4_table1.py              # full run (3 seeds), meant for CUDA
 
-Writes ``<out-dir>/<run name>.json`` (config, data statistics, every match
-result) and ``<out-dir>/<run name>.png`` (win rates with their intervals).
+Writes ``<out-dir>/<run name>.json`` (config, and per seed the data
+statistics, BC metrics and every match result with its Wilson interval; the
+summary over seeds) and ``<out-dir>/<run name>.png`` (mean win rates with the
+spread over seeds, each seed a dot).
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class Args:
 
     num_games: int = 1000  # expert-labelled games per method (first player's)
     eval_games: int = 500  # games per opponent
-    seed: int = 0  # data collection, BC and evaluation
+    seeds: tuple[int, ...] = (0, 1, 2)  # each: data collection, BC and evaluation
     levels: tuple[int, ...] = (1, 2, 3, 4, 5)  # softmax opponents
     head: str = "residual_se"  # or "small_cnn"
     channels: int = 64  # ResidualSEPolicy width
@@ -99,11 +104,12 @@ class Args:
 
     @property
     def run_name(self) -> str:
-        """File stem naming the budgets, the head and the seed."""
+        """File stem naming the budgets, the head and the seeds."""
         quick = "_quick" if self.quick else ""
+        seeds = "-".join(map(str, self.seeds))
         return (
             f"connect4_table1_G{self.num_games}_N{self.eval_games}_{self.head}"
-            f"_seed{self.seed}{quick}"
+            f"_seeds{seeds}{quick}"
         )
 
 
@@ -111,7 +117,9 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-games", type=int, default=None)
     parser.add_argument("--eval-games", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=Args.seed)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0 1)"
+    )
     parser.add_argument("--levels", type=int, nargs="+", default=list(Args.levels))
     parser.add_argument(
         "--head", choices=("residual_se", "small_cnn"), default=Args.head
@@ -137,7 +145,9 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--out-dir", default=Args.out_dir)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
-        "--quick", action="store_true", help="30 labelled games, 20 games/opponent"
+        "--quick",
+        action="store_true",
+        help="30 labelled games, 20 games/opponent, seeds 0 1",
     )
     ns = parser.parse_args(argv)
     num_games = ns.num_games or (30 if ns.quick else Args.num_games)
@@ -154,7 +164,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     return Args(
         num_games=num_games,
         eval_games=eval_games,
-        seed=ns.seed,
+        seeds=tuple(ns.seeds or ((0, 1) if ns.quick else Args.seeds)),
         levels=tuple(ns.levels),
         head=ns.head,
         channels=ns.channels,
@@ -201,13 +211,19 @@ out_dir.mkdir(parents=True, exist_ok=True)
 run_start = time.perf_counter()
 print(
     f"run {args.run_name}: {args.num_games} labelled games per method, "
-    f"{args.eval_games} evaluation games per opponent, device {device}"
+    f"{args.eval_games} evaluation games per opponent, seeds {list(args.seeds)}, "
+    f"device {device}"
 )
 expert = Connect4Expert(mode="uniform")
 learner = connect4_env().possible_agents[0]  # player_0 moves first
+opponents = evaluation_opponents(levels=args.levels)
+opponents = {
+    "abr": opponents["abr"],
+    **{f"softmax-{lv}": opponents[f"softmax-{lv}"] for lv in args.levels},
+    "perfect": opponents["perfect"],
+}
 
 
-# ---- data: the first player's expert labels, same game budget for both methods
 def describe(labels: ExpertLabels) -> dict[str, int]:
     """Label count and distinct labelled boards of a dataset."""
     flat = labels.observations.reshape(len(labels), -1)
@@ -218,44 +234,6 @@ def describe(labels: ExpertLabels) -> dict[str, int]:
     }
 
 
-datasets: dict[str, ExpertLabels] = {}
-collection: dict[str, dict[str, float | int]] = {}
-start = time.perf_counter()
-self_play = collect_expert_self_play(
-    connect4_env, expert, num_games=args.num_games, seed=args.seed
-)
-datasets["bc"] = self_play[0].labels
-collection["bc"] = {"seconds": time.perf_counter() - start}
-start = time.perf_counter()
-explored = collect_dqn_explore(
-    connect4_env,
-    expert,
-    learner=learner,
-    num_games=args.num_games,
-    seed=args.seed,
-    beta=args.beta,
-    ridge=args.ridge,
-    rebuild_every=args.rebuild_every,
-    device=str(device),
-)
-datasets["dqn-explore-bc"] = explored.labels
-collection["dqn-explore-bc"] = {
-    "seconds": time.perf_counter() - start,
-    "explorer_steps": explored.explorer_steps,
-    "num_rebuilds": explored.num_rebuilds,
-    "mean_bonus": float(explored.bonuses.mean()) if explored.bonuses.size else 0.0,
-}
-for method, labels in datasets.items():
-    collection[method] |= describe(labels)
-    stats = collection[method]
-    print(
-        f"{METHODS[method]:>22}: {stats['expert_queries']} labels "
-        f"({stats['distinct_boards']} distinct boards) from {args.num_games} games "
-        f"in {stats['seconds']:.1f} s"
-    )
-
-
-# ---- behaviour cloning: the same head and settings for both datasets
 def make_head(obs_shape, num_actions, seed):
     if args.head == "small_cnn":
         return SmallCNNPolicy(obs_shape, num_actions, seed=seed)
@@ -268,82 +246,156 @@ def make_head(obs_shape, num_actions, seed):
     )
 
 
-bc_kwargs = {
-    "max_epochs": args.bc_epochs,
-    "batch_size": args.bc_batch_size,
-    "optimizer_kwargs": {"lr": args.bc_lr},
-}
-policies = {}
-bc_metrics = {}
-for method, labels in datasets.items():
-    (policy,), (metrics,) = fit_bc_profile(
-        [labels],
-        seed=args.seed,
-        targets=args.bc_targets,
-        head_fn=make_head,
-        bc_kwargs=bc_kwargs,
+def run_seed(seed: int) -> dict:
+    """Data, BC and evaluation of both methods for one seed."""
+    # ---- data: the first player's expert labels, same game budget for both methods
+    datasets: dict[str, ExpertLabels] = {}
+    collection: dict[str, dict[str, float | int]] = {}
+    start = time.perf_counter()
+    self_play = collect_expert_self_play(
+        connect4_env, expert, num_games=args.num_games, seed=seed
+    )
+    datasets["bc"] = self_play[0].labels
+    collection["bc"] = {"seconds": time.perf_counter() - start}
+    start = time.perf_counter()
+    explored = collect_dqn_explore(
+        connect4_env,
+        expert,
+        learner=learner,
+        num_games=args.num_games,
+        seed=seed,
+        beta=args.beta,
+        ridge=args.ridge,
+        rebuild_every=args.rebuild_every,
         device=str(device),
     )
-    policies[method] = policy
-    bc_metrics[method] = metrics
-    print(
-        f"{METHODS[method]:>22}: BC {metrics.epochs_run} epochs, train loss "
-        f"{metrics.train_loss:.3f}, accuracy {metrics.train_accuracy:.3f}, "
-        f"{metrics.wall_time_s:.1f} s"
-    )
+    datasets["dqn-explore-bc"] = explored.labels
+    collection["dqn-explore-bc"] = {
+        "seconds": time.perf_counter() - start,
+        "explorer_steps": explored.explorer_steps,
+        "num_rebuilds": explored.num_rebuilds,
+        "mean_bonus": float(explored.bonuses.mean()) if explored.bonuses.size else 0.0,
+    }
+    for method, labels in datasets.items():
+        collection[method] |= describe(labels)
+        stats = collection[method]
+        print(
+            f"seed {seed} {METHODS[method]:>22}: {stats['expert_queries']} labels "
+            f"({stats['distinct_boards']} distinct boards) from {args.num_games} games "
+            f"in {stats['seconds']:.1f} s"
+        )
 
-# ---- evaluation from the first seat
-opponents = evaluation_opponents(levels=args.levels)
-opponents = {
-    "abr": opponents["abr"],
-    **{f"softmax-{lv}": opponents[f"softmax-{lv}"] for lv in args.levels},
-    "perfect": opponents["perfect"],
-}
-evaluated = dict(policies)
-if args.with_expert:
-    evaluated["expert"] = expert
-evaluations: dict[str, Connect4Evaluation] = {}
-eval_seconds: dict[str, float] = {}
-for method, policy in evaluated.items():
-    start = time.perf_counter()
-    evaluations[method] = evaluate_connect4(
-        policy,
-        opponents,
-        args.eval_games,
-        seed=args.seed,
-        seats=("first",),
-        progress=args.progress,
-    )
-    eval_seconds[method] = time.perf_counter() - start
+    # ---- behaviour cloning: the same head and settings for both datasets
+    bc_kwargs = {
+        "max_epochs": args.bc_epochs,
+        "batch_size": args.bc_batch_size,
+        "optimizer_kwargs": {"lr": args.bc_lr},
+    }
+    evaluated = {}
+    bc_metrics = {}
+    for method, labels in datasets.items():
+        (policy,), (metrics,) = fit_bc_profile(
+            [labels],
+            seed=seed,
+            targets=args.bc_targets,
+            head_fn=make_head,
+            bc_kwargs=bc_kwargs,
+            device=str(device),
+        )
+        evaluated[method] = policy
+        bc_metrics[method] = metrics
+        print(
+            f"seed {seed} {METHODS[method]:>22}: BC {metrics.epochs_run} epochs, train "
+            f"loss {metrics.train_loss:.3f}, accuracy {metrics.train_accuracy:.3f}, "
+            f"{metrics.wall_time_s:.1f} s"
+        )
+
+    # ---- evaluation from the first seat
+    if args.with_expert:
+        evaluated["expert"] = expert
+    evaluations: dict[str, Connect4Evaluation] = {}
+    eval_seconds: dict[str, float] = {}
+    for method, policy in evaluated.items():
+        start = time.perf_counter()
+        evaluations[method] = evaluate_connect4(
+            policy,
+            opponents,
+            args.eval_games,
+            seed=seed,
+            seats=("first",),
+            progress=args.progress,
+        )
+        eval_seconds[method] = time.perf_counter() - start
+    return {
+        "seed": seed,
+        "data": collection,
+        "bc": {
+            m: {k: v for k, v in dataclasses.asdict(bm).items() if "history" not in k}
+            for m, bm in bc_metrics.items()
+        },
+        "evaluations": evaluations,
+        "evaluation_seconds": eval_seconds,
+    }
+
+
+per_seed = [run_seed(seed) for seed in args.seeds]
 wall = time.perf_counter() - run_start
+methods = list(per_seed[0]["evaluations"])
 
 
-def cell(rate: float, ci: tuple[float, float]) -> str:
-    return f"{rate:.2f} [{ci[0]:.2f},{ci[1]:.2f}]"
+def rates(method: str, opponent: str) -> dict[str, np.ndarray]:
+    """Win/draw/loss rates of ``method`` against ``opponent``, one per seed."""
+    results = [r["evaluations"][method].result(opponent, "first") for r in per_seed]
+    return {
+        key: np.array([getattr(res, f"{key}_rate") for res in results])
+        for key in ("win", "draw", "loss")
+    }
 
 
+def win_bar(method: str, opponent: str) -> tuple[float, float, float]:
+    """Mean win rate with its bar: min-max over seeds, or Wilson with one seed."""
+    wins = rates(method, opponent)["win"]
+    if len(per_seed) == 1:
+        low, high = per_seed[0]["evaluations"][method].result(opponent, "first").win_ci
+        return float(wins[0]), float(low), float(high)
+    return float(wins.mean()), float(wins.min()), float(wins.max())
+
+
+summary = {
+    m: {
+        name: {
+            **{f"{key}_mean": float(v.mean()) for key, v in rates(m, name).items()},
+            "win_min": float(rates(m, name)["win"].min()),
+            "win_max": float(rates(m, name)["win"].max()),
+            "win_per_seed": rates(m, name)["win"].tolist(),
+        }
+        for name in opponents
+    }
+    for m in methods
+}
+bar_name = "95% Wilson" if len(per_seed) == 1 else "min-max over seeds"
 header = f"{'opponent':<11}" + "".join(
-    f"| {METHODS[m] + ' W / D / L (95% CI)':<58}" for m in evaluations
+    f"| {METHODS[m] + ' W [' + bar_name + '] / D / L':<50}" for m in methods
 )
 print("\n" + header)
 print("-" * len(header))
 for name in opponents:
     row = f"{name:<11}"
-    for evaluation in evaluations.values():
-        r = evaluation.result(name, "first")
-        text = " / ".join(
-            cell(rate, ci)
-            for rate, ci in (
-                (r.win_rate, r.win_ci),
-                (r.draw_rate, r.draw_ci),
-                (r.loss_rate, r.loss_ci),
-            )
-        )
-        row += f"| {text:<58}"
+    for m in methods:
+        win, low, high = win_bar(m, name)
+        s = summary[m][name]
+        text = f"{win:.2f} [{low:.2f},{high:.2f}] / {s['draw_mean']:.2f} / {s['loss_mean']:.2f}"
+        row += f"| {text:<50}"
     print(row)
+illegal = sum(
+    match.illegal_losses
+    for r in per_seed
+    for e in r["evaluations"].values()
+    for match in e.matches
+)
 print(
-    f"(first seat, {args.eval_games} games per opponent, seed {args.seed}; "
-    f"illegal moves: {sum(m.illegal_losses for e in evaluations.values() for m in e.matches)})"
+    f"(first seat, {args.eval_games} games per opponent and seed, seeds "
+    f"{list(args.seeds)}, rates averaged over seeds; illegal moves: {illegal})"
 )
 
 # ---- results: JSON and figure
@@ -352,13 +404,11 @@ payload = {
     "learned_player": learner,
     "config": dataclasses.asdict(args) | {"run_name": args.run_name},
     "device": str(device),
-    "data": collection,
-    "bc": {
-        m: {k: v for k, v in dataclasses.asdict(bm).items() if "history" not in k}
-        for m, bm in bc_metrics.items()
-    },
-    "evaluation": {m: e.to_dict() for m, e in evaluations.items()},
-    "evaluation_seconds": eval_seconds,
+    "per_seed": [
+        r | {"evaluations": {m: e.to_dict() for m, e in r["evaluations"].items()}}
+        for r in per_seed
+    ],
+    "summary": summary,
     "wall_seconds": wall,
     "versions": {
         "mail_gym": mail_envs.__version__,
@@ -375,32 +425,32 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 names = list(opponents)
 x = np.arange(len(names))
-width = 0.8 / len(evaluations)
+width = 0.8 / len(methods)
 fig, ax = plt.subplots(figsize=(8.0, 3.8))
-for k, (method, evaluation) in enumerate(evaluations.items()):
-    results = [evaluation.result(n, "first") for n in names]
-    rates = np.array([r.win_rate for r in results])
+for k, method in enumerate(methods):
+    bars = np.array([win_bar(method, n) for n in names])
+    offset = x + (k - (len(methods) - 1) / 2) * width
     # Clipped at 0: a Wilson bound equal to the rate can differ by a rounding.
-    low = np.clip(rates - np.array([r.win_ci[0] for r in results]), 0.0, None)
-    high = np.clip(np.array([r.win_ci[1] for r in results]) - rates, 0.0, None)
-    ax.bar(
-        x + (k - (len(evaluations) - 1) / 2) * width,
-        rates,
-        width,
-        yerr=np.stack([low, high]),
-        capsize=3,
-        label=METHODS[method],
+    errors = np.clip(
+        np.stack([bars[:, 0] - bars[:, 1], bars[:, 2] - bars[:, 0]]), 0, None
     )
+    ax.bar(offset, bars[:, 0], width, yerr=errors, capsize=3, label=METHODS[method])
+    if len(per_seed) > 1:
+        for j, n in enumerate(names):
+            wins = rates(method, n)["win"]
+            ax.scatter(
+                np.full(len(wins), offset[j]), wins, s=8, color="black", zorder=3
+            )
 ax.set_xticks(x, names)
 ax.set_ylim(0.0, 1.2)
 ax.set_yticks(np.linspace(0.0, 1.0, 6))
 ax.set_ylabel("win rate (first seat)")
 ax.set_title(
     f"Connect Four: {args.num_games} labelled games, {args.eval_games} games per "
-    f"opponent, 95% Wilson intervals, seed {args.seed}",
+    f"opponent, seeds {list(args.seeds)}, bars: {bar_name}",
     fontsize=9,
 )
-ax.legend(fontsize=8, ncol=len(evaluations), loc="upper center")
+ax.legend(fontsize=8, ncol=len(methods), loc="upper center")
 ax.grid(alpha=0.3, axis="y")
 fig.tight_layout()
 png_path = out_dir / f"{args.run_name}.png"
