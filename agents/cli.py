@@ -130,6 +130,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     png_path = result.plot(out / "nashconv.png")
     print("\nexact NashConv of the learned profiles (mean [min,max] over seeds):")
     print(result.table())
+    print("\ndistinct labelled states per player (mean over seeds and players):")
+    print(result.coverage_table())
     print(f"\nwrote {json_path} and {png_path} in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -147,6 +147,14 @@ class ExpertLabels:
     def __len__(self) -> int:
         return self.num_queries
 
+    @property
+    def num_distinct_states(self) -> int:
+        """Number of distinct labelled observations: how much of the game the data covers."""
+        if self.num_queries == 0:
+            return 0
+        flat = np.ascontiguousarray(self.observations.reshape(self.num_queries, -1))
+        return int(np.unique(flat, axis=0).shape[0])
+
 
 class _LabelRecorder:
     """Collects the expert's moves of one or more agents, tagged by game."""
@@ -1063,6 +1071,7 @@ class ComparisonRow:
         nash_conv: Exact NashConv of the greedy masked BC profile.
         gains: Each player's exact gain from deviating.
         num_queries: Expert labels per player.
+        distinct_states: Distinct labelled boards per player (coverage).
         collect_seconds: Wall time of the data collection (both players).
         bc_seconds: Wall time of behaviour cloning (both players).
         augmented: Whether BC used the 8 board symmetries of each label.
@@ -1074,6 +1083,7 @@ class ComparisonRow:
     nash_conv: float
     gains: tuple[float, ...]
     num_queries: tuple[int, ...]
+    distinct_states: tuple[int, ...]
     collect_seconds: float
     bc_seconds: float
     augmented: bool = False
@@ -1089,14 +1099,15 @@ class TicTacToeComparison:
         """The rows as a fixed-width text table."""
         lines = [
             f"{'method':<12}{'games':>7}{'seed':>6}{'NashConv':>10}{'gains':>16}"
-            f"{'queries':>14}{'collect s':>11}{'bc s':>8}{'aug':>5}"
+            f"{'queries':>14}{'distinct':>12}{'collect s':>11}{'bc s':>8}{'aug':>5}"
         ]
         for r in self.rows:
             gains = "/".join(f"{g:.3f}" for g in r.gains)
             queries = "/".join(str(q) for q in r.num_queries)
+            distinct = "/".join(str(q) for q in r.distinct_states)
             lines.append(
                 f"{r.method:<12}{r.num_games:>7}{r.seed:>6}{r.nash_conv:>10.4f}{gains:>16}"
-                f"{queries:>14}{r.collect_seconds:>11.1f}{r.bc_seconds:>8.1f}"
+                f"{queries:>14}{distinct:>12}{r.collect_seconds:>11.1f}{r.bc_seconds:>8.1f}"
                 f"{'yes' if r.augmented else 'no':>5}"
             )
         return "\n".join(lines)
@@ -1203,6 +1214,7 @@ def run_tictactoe_comparison(
                     nash_conv=float(gap.nash_conv),
                     gains=tuple(float(g) for g in gap.gains),
                     num_queries=tuple(r.labels.num_queries for r in runs),
+                    distinct_states=tuple(r.labels.num_distinct_states for r in runs),
                     collect_seconds=collected - start,
                     bc_seconds=fitted - collected,
                     augmented=augment,

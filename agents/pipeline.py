@@ -68,6 +68,8 @@ class RunRecord:
         nash_conv: Exact NashConv of the learned profile.
         gains: Each player's exact gain from deviating.
         num_queries: Expert queries per player (= BC dataset sizes).
+        distinct_states: Distinct labelled states (boards) per player: how
+            much of the game the data covers.
         wall_seconds: Wall time of data collection, BC and evaluation.
     """
 
@@ -77,6 +79,7 @@ class RunRecord:
     nash_conv: float
     gains: tuple[float, ...]
     num_queries: tuple[int, ...]
+    distinct_states: tuple[int, ...]
     wall_seconds: float
 
 
@@ -132,6 +135,23 @@ class PipelineResult:
                 spread = f" [{low:.3f},{high:.3f}]" if high > low else ""
                 cells.append(f"{f'{mean:.4f}{spread}':>24}")
             lines.append(f"{budget:>7}{np.mean(queries):>16.0f}" + "".join(cells))
+        return "\n".join(lines)
+
+    def coverage_table(self) -> str:
+        """A text table: budget, mean distinct labelled states per player, per method."""
+        methods = list(dict.fromkeys(r.method for r in self.records))
+        budgets = sorted({r.budget for r in self.records})
+        lines = [f"{'budget':>7}" + "".join(f"{m:>16}" for m in methods)]
+        for budget in budgets:
+            cells = []
+            for m in methods:
+                counts = [
+                    np.mean(r.distinct_states)
+                    for r in self.records
+                    if r.method == m and r.budget == budget
+                ]
+                cells.append(f"{np.mean(counts) if counts else np.nan:>16.0f}")
+            lines.append(f"{budget:>7}" + "".join(cells))
         return "\n".join(lines)
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
@@ -385,6 +405,7 @@ class _JobRunner:
             nash_conv=row.nash_conv,
             gains=row.gains,
             num_queries=row.num_queries,
+            distinct_states=row.distinct_states,
             wall_seconds=row.collect_seconds + row.bc_seconds,
         )
 
@@ -410,6 +431,9 @@ class _JobRunner:
             nash_conv=float(gap.nash_conv),
             gains=tuple(float(g) for g in gap.gains),
             num_queries=tuple(int(q) for q in result.num_queries),
+            distinct_states=tuple(
+                int(np.unique(labels.states).size) for labels in result.labels
+            ),
             wall_seconds=time.perf_counter() - start,
         )
 

@@ -382,7 +382,12 @@ def test_comparison_rows():
         ("self_play", 4, 0),
     ]
     assert result.rows[1].num_queries == (16, 16)
-    assert "self_play" in result.table()
+    for row in result.rows:
+        for distinct, queries in zip(row.distinct_states, row.num_queries, strict=True):
+            assert 0 < distinct <= queries
+    # Every self-play game starts from the empty board: at most 13 distinct boards.
+    assert result.rows[1].distinct_states[0] <= 13
+    assert "self_play" in result.table() and "distinct" in result.table()
     with pytest.raises(ValueError, match="unknown methods"):
         run_tictactoe_comparison([4], [0], methods=["dagger"])
 

@@ -31,6 +31,16 @@ def test_records_cover_every_combination(gridworld_result):
         assert r.nash_conv == pytest.approx(sum(r.gains))
         # Horizon-10 episodes: one expert query per learner decision.
         assert r.num_queries == (10 * r.budget, 10 * r.budget)
+        # The 3x3 Gridworld has 72 states; every episode labels at least its start.
+        assert all(
+            1 <= d <= min(72, q)
+            for d, q in zip(r.distinct_states, r.num_queries, strict=True)
+        )
+    # Exploration covers more of the game than expert self-play.
+    summary = {
+        (r.method, r.budget): sum(r.distinct_states) for r in records if r.seed == 0
+    }
+    assert summary[("uniform", 30)] > summary[("bc", 30)]
 
 
 def test_interactive_methods_beat_self_play_bc_with_enough_data(gridworld_result):
@@ -48,6 +58,9 @@ def test_outputs_are_written(gridworld_result, tmp_path):
     png = gridworld_result.plot(tmp_path / "out" / "nashconv.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "lsvi-ucb-zero NashConv" in gridworld_result.table()
+    coverage = gridworld_result.coverage_table().splitlines()
+    assert coverage[0].split() == ["budget", "bc", "uniform", "lsvi-ucb-zero"]
+    assert [line.split()[0] for line in coverage[1:]] == ["3", "30"]
 
 
 @pytest.mark.parametrize(
