@@ -294,6 +294,9 @@ class Pipeline:
                 or value < 1
             ):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        from agents.policies import resolve_device
+
+        resolve_device(device)  # a bad or missing device fails here, not in a worker
         self.game = game
         self.methods = methods
         self.budgets = budgets

@@ -79,22 +79,33 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         The torch device.
 
     Raises:
-        ValueError: If ``device`` is not a valid device string.
+        ValueError: If ``device`` is not a valid device string, or names a
+            CUDA device that this machine (or this torch build) does not have.
 
     Example:
         >>> resolve_device("cpu")
         device(type='cpu')
     """
-    if isinstance(device, torch.device):
-        return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = device if isinstance(device, torch.device) else torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}"
         ) from exc
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"device {str(device)!r} needs CUDA, which is not available here "
+                f"(torch {torch.__version__}); use 'cpu' or 'auto'"
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"device {str(device)!r}: this machine has {count} CUDA device(s)"
+            )
+    return resolved
 
 
 def apply_action_mask(logits: torch.Tensor, action_masks: torch.Tensor) -> torch.Tensor:

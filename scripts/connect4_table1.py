@@ -161,6 +161,10 @@ def parse_args(argv: list[str] | None = None) -> Args:
             parser.error(f"{name} must be positive, got {value}")
     if ns.threads is not None and ns.threads < 0:
         parser.error(f"--threads must be >= 0, got {ns.threads}")
+    try:
+        resolve_device(ns.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     return Args(
         num_games=num_games,
         eval_games=eval_games,

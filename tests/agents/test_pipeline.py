@@ -72,6 +72,7 @@ def test_outputs_are_written(gridworld_result, tmp_path):
         ({"seeds": []}, "seeds must not be empty"),
         ({"workers": 0}, "workers must be a positive integer, got 0"),
         ({"threads": 1.5}, "threads must be a positive integer, got 1.5"),
+        ({"device": "gpu"}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
     ],
 )
 def test_bad_configuration_is_named(kwargs, message):

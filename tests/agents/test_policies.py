@@ -68,6 +68,21 @@ def test_auto_device_resolves_to_cpu_without_cuda() -> None:
         resolve_device("gpu0")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_without_cuda_is_a_clear_error() -> None:
+    for name in ("cuda", "cuda:1", torch.device("cuda")):
+        with pytest.raises(ValueError, match="needs CUDA, which is not available"):
+            resolve_device(name)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_device_index_is_checked() -> None:
+    assert resolve_device("cuda").type == "cuda"
+    count = torch.cuda.device_count()
+    with pytest.raises(ValueError, match=f"has {count} CUDA device"):
+        resolve_device(f"cuda:{count}")
+
+
 # ------------------------------------------------------------------ masking
 
 
