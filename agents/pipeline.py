@@ -285,6 +285,13 @@ class Pipeline:
         seeds = tuple(int(s) for s in seeds)
         if not seeds:
             raise ValueError("seeds must not be empty")
+        for name, values in (
+            ("methods", methods),
+            ("budgets", budgets),
+            ("seeds", seeds),
+        ):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} must be distinct, got {list(values)}")
         for name, value in (("workers", workers), ("threads", threads)):
             if value is None and name == "threads":
                 continue

@@ -70,6 +70,8 @@ def test_outputs_are_written(gridworld_result, tmp_path):
         ({"game": "gridworld", "methods": ["dqn-explore"]}, "methods for 'gridworld'"),
         ({"budgets": [0]}, "budgets must be positive"),
         ({"seeds": []}, "seeds must not be empty"),
+        ({"budgets": [5, 5]}, r"budgets must be distinct, got \[5, 5\]"),
+        ({"seeds": [1, 2, 1]}, "seeds must be distinct"),
         ({"workers": 0}, "workers must be a positive integer, got 0"),
         ({"threads": 1.5}, "threads must be a positive integer, got 1.5"),
         ({"device": "gpu"}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
