@@ -379,7 +379,7 @@ summary = {
 }
 bar_name = "95% Wilson" if len(per_seed) == 1 else "min-max over seeds"
 header = f"{'opponent':<11}" + "".join(
-    f"| {METHODS[m] + ' W [' + bar_name + '] / D / L':<50}" for m in methods
+    f"| {METHODS[m] + ' W [' + bar_name + '] / D / L':<52}" for m in methods
 )
 print("\n" + header)
 print("-" * len(header))
@@ -389,7 +389,7 @@ for name in opponents:
         win, low, high = win_bar(m, name)
         s = summary[m][name]
         text = f"{win:.2f} [{low:.2f},{high:.2f}] / {s['draw_mean']:.2f} / {s['loss_mean']:.2f}"
-        row += f"| {text:<50}"
+        row += f"| {text:<52}"
     print(row)
 illegal = sum(
     match.illegal_losses
