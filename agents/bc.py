@@ -48,7 +48,33 @@ __all__ = [
     "deduplicate",
     "masked_accuracy",
     "masked_cross_entropy",
+    "masked_nll",
 ]
+
+
+def masked_nll(
+    logits: torch.Tensor, action_masks: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Per-row cross-entropy ``-sum_a y_b(a) log softmax(mask(logits_b))(a)``, shape ``(B,)``.
+
+    Illegal actions get logit ``-inf`` (probability exactly 0); terms with
+    ``y_b(a) = 0`` contribute exactly 0 (no ``0 * -inf`` NaN).
+
+    Args:
+        logits: ``(B, A)`` logits (raw or already masked).
+        action_masks: ``(B, A)`` boolean legal-action masks.
+        targets: ``(B,)`` integer expert actions (legal), or ``(B, A)`` float
+            expert distributions with no mass on illegal actions.
+
+    Returns:
+        ``(B,)`` losses (differentiable).
+    """
+    masks = action_masks.bool()
+    log_probs = torch.log_softmax(apply_action_mask(logits, masks), dim=1)
+    if targets.dtype.is_floating_point:
+        safe = torch.where(masks, log_probs, torch.zeros_like(log_probs))
+        return -(targets.to(log_probs.dtype) * safe).sum(dim=1)
+    return -log_probs.gather(1, targets.long()[:, None]).squeeze(1)
 
 
 def masked_cross_entropy(
@@ -81,13 +107,7 @@ def masked_cross_entropy(
         >>> round(masked_cross_entropy(logits, masks, torch.tensor([0])).item(), 6)
         0.693147
     """
-    masks = action_masks.bool()
-    log_probs = torch.log_softmax(apply_action_mask(logits, masks), dim=1)
-    if targets.dtype.is_floating_point:
-        safe = torch.where(masks, log_probs, torch.zeros_like(log_probs))
-        nll = -(targets.to(log_probs.dtype) * safe).sum(dim=1)
-    else:
-        nll = -log_probs.gather(1, targets.long()[:, None]).squeeze(1)
+    nll = masked_nll(logits, action_masks, targets)
     if weights is None:
         return nll.mean()
     weights = weights.to(nll.dtype)
@@ -298,7 +318,7 @@ def _validate_dataset(
 
 
 def _validate_weights(weights: Any, n: int) -> np.ndarray:
-    """``(n,)`` float64 weights: ones when None, else checked (finite, >= 0, sum > 0)."""
+    """``(n,)`` float64 weights: ones when None, else checked (finite and > 0)."""
     if weights is None:
         return np.ones(n)
     w = np.asarray(weights)
@@ -307,13 +327,12 @@ def _validate_weights(weights: Any, n: int) -> np.ndarray:
     if not (np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_):
         raise TypeError(f"sample_weights must be numeric, got dtype {w.dtype}")
     w = w.astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
     if bad.size:
         raise ValueError(
-            f"sample_weights[{bad[0]}] = {float(w[bad[0]])!r} is not a finite non-negative weight"
+            f"sample_weights[{bad[0]}] = {float(w[bad[0]])!r} is not a finite positive "
+            "weight (drop a row instead of giving it weight 0)"
         )
-    if not w.sum() > 0:
-        raise ValueError("sample_weights sum to 0: no row would be trained on")
     return w
 
 
@@ -456,10 +475,17 @@ class BCTrainer:
             action_masks: ``(N, A)`` boolean legal-action masks.
             targets: ``(N,)`` integer expert actions, or ``(N, A)`` expert
                 action distributions (soft labels).
-            sample_weights: Optional ``(N,)`` non-negative row weights, e.g.
-                the counts of :func:`deduplicate`: the loss (and every reported
-                loss and accuracy) is the weighted mean, so a row of weight
-                ``k`` counts as ``k`` copies. Minibatches draw rows uniformly.
+            sample_weights: Optional ``(N,)`` positive row weights, e.g. the
+                counts of :func:`deduplicate`: a row of weight ``k`` counts as
+                ``k`` copies. Minibatches draw rows uniformly and scale each
+                row's loss by its weight over the mean training weight, so
+                every minibatch gradient is an unbiased estimate of the
+                gradient on the repeated rows (equal to it for a full batch),
+                and the reported losses and accuracies are weighted means. The
+                held-out split and ``num_train``/``num_val`` count rows, and
+                an epoch is ``ceil(num_train / batch_size)`` steps: with
+                deduplicated data raise ``max_epochs`` to keep the number of
+                updates.
 
         Returns:
             The :class:`BCMetrics` of the kept (best) weights.
@@ -492,7 +518,8 @@ class BCTrainer:
 
         train_data, val_data = to_device(train_idx), to_device(val_idx)
         num_train = len(train_idx)
-        train_total = float(weights_np[train_idx].sum())
+        # Row weights over their training mean: E[minibatch loss] = weighted loss.
+        scale = num_train / float(weights_np[train_idx].sum())
 
         best_val, best_epoch, bad_epochs = float("inf"), 0, 0
         best_state: dict[str, torch.Tensor] | None = None
@@ -509,17 +536,17 @@ class BCTrainer:
             for start in range(0, num_train, self.batch_size):
                 idx = perm[start : start + self.batch_size]
                 obs_b, masks_b, targets_b, weights_b = (t[idx] for t in train_data)
-                loss = masked_cross_entropy(
-                    self.policy(obs_b, masks_b),
-                    masks_b,
-                    targets_b,
-                    weights_b if weighted else None,
-                )
+                logits = self.policy(obs_b, masks_b)
+                if weighted:
+                    nll = masked_nll(logits, masks_b, targets_b)
+                    loss = (nll * (weights_b * scale).to(nll.dtype)).mean()
+                else:
+                    loss = masked_cross_entropy(logits, masks_b, targets_b)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
-                running += loss.detach() * weights_b.sum()
-            train_history.append(running.item() / train_total)
+                running += loss.detach() * len(idx)
+            train_history.append(running.item() / num_train)
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")

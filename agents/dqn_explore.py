@@ -408,7 +408,8 @@ class CriticEllipticalBonus(BaseCallback):
         self.rebuild_every = rebuild_every
         self.rebuild_rule = rebuild_rule
         self.logdet_threshold = float(logdet_threshold)
-        #: ``log det Lambda`` now, and at the last rebuild (or the start).
+        #: ``log det Lambda`` now, and at the last rebuild (or the start);
+        #: tracked by the ``"logdet"`` rule only.
         self.logdet = 0.0
         self.logdet_at_rebuild = 0.0
         self.rebuild_steps: list[int] = []

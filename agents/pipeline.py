@@ -236,12 +236,14 @@ class Pipeline:
         progress: Show a tqdm progress bar.
         workers: Processes that run the (method, budget, seed) runs in
             parallel (1: in this process). Every run seeds itself, so the
-            records do not depend on ``workers``. On CPU the workers are
-            forked; with CUDA they are spawned (CUDA cannot be forked), which
-            re-imports the caller's main module: guard a script's entry point
-            with ``if __name__ == "__main__":``.
+            records do not depend on ``workers`` (with a fixed ``threads``).
+            Single-threaded CPU workers are forked; with CUDA or several
+            threads they are spawned (neither CUDA nor torch's OpenMP pool
+            survives a fork), which re-imports the caller's main module: guard
+            a script's entry point with ``if __name__ == "__main__":``.
         threads: Torch CPU threads of each run (None: leave the setting alone
-            in this process, 1 in workers). Small networks run fastest on one.
+            in this process, 1 in workers). Small networks run fastest on one;
+            float results can differ in the last bits between thread counts.
 
     Raises:
         ValueError: If the game or a method is unknown, a budget or seed list
@@ -358,23 +360,37 @@ class Pipeline:
                 ordered = sorted(jobs, key=lambda job: -job[1])
                 with ProcessPoolExecutor(
                     max_workers=min(self.workers, len(jobs)),
-                    mp_context=_mp_context(self.device),
+                    mp_context=_mp_context(self.device, run.threads),
                 ) as pool:
                     futures = {pool.submit(run, job): job for job in ordered}
-                    for future in as_completed(futures):
-                        records[futures[future]] = future.result()
-                        bar.update(1)
+                    try:
+                        for future in as_completed(futures):
+                            records[futures[future]] = future.result()
+                            bar.update(1)
+                    except BaseException:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        raise
         return PipelineResult(
             self.game, tuple(records[job] for job in jobs), self.config()
         )
 
 
-def _mp_context(device: str) -> multiprocessing.context.BaseContext:
-    """Fork on CPU where the platform can; spawn when CUDA may be used."""
-    import torch
+def _mp_context(
+    device: str, threads: int | None
+) -> multiprocessing.context.BaseContext:
+    """Fork for single-threaded CPU workers where the platform can; else spawn.
 
-    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-    if not cuda and "fork" in multiprocessing.get_all_start_methods():
+    CUDA cannot be used in a forked child, and neither can GNU OpenMP (torch's
+    CPU thread pool) once the parent has used it: a forked worker with more
+    than one thread can deadlock.
+    """
+    from agents.policies import resolve_device
+
+    if (
+        resolve_device(device).type == "cpu"
+        and threads == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

@@ -161,6 +161,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
             parser.error(f"{name} must be positive, got {value}")
     if ns.threads is not None and ns.threads < 0:
         parser.error(f"--threads must be >= 0, got {ns.threads}")
+    if ns.seeds is not None and len(set(ns.seeds)) != len(ns.seeds):
+        parser.error(f"--seeds must be distinct, got {ns.seeds}")
     try:
         resolve_device(ns.device)
     except ValueError as exc:
@@ -372,6 +374,9 @@ summary = {
             "win_min": float(rates(m, name)["win"].min()),
             "win_max": float(rates(m, name)["win"].max()),
             "win_per_seed": rates(m, name)["win"].tolist(),
+            # The table's and the plot's bar: min-max over seeds, or with one
+            # seed the 95% Wilson interval of its games.
+            "win_bar": list(win_bar(m, name)[1:]),
         }
         for name in opponents
     }
@@ -413,6 +418,7 @@ payload = {
         for r in per_seed
     ],
     "summary": summary,
+    "summary_bar": bar_name,
     "wall_seconds": wall,
     "versions": {
         "mail_gym": mail_envs.__version__,

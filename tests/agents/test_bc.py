@@ -399,13 +399,36 @@ def test_full_batch_training_on_weighted_distinct_rows_equals_training_on_all_ro
     assert m_weighted.train_accuracy == pytest.approx(m_full.train_accuracy)
 
 
+def test_minibatch_weights_are_unbiased_even_one_row_at_a_time() -> None:
+    # One state labelled 99 times with action 0 and once with action 1: the
+    # weighted fit must reach p(0) = 0.99 as on the 100 repeated rows, also with
+    # minibatches of a single row (a per-batch weighted mean would give 0.5).
+    obs = np.ones((2, 1), np.float32)
+    masks = np.ones((2, 2), dtype=bool)
+    head = LinearPolicy((1,), 2, seed=0)
+    BCTrainer(
+        policy=head,
+        rng=0,
+        batch_size=1,
+        max_epochs=1500,
+        validation_fraction=0.0,
+        progress_bar=False,
+        optimizer_kwargs={"lr": 1e-2},
+    ).train(obs, masks, np.array([0, 1]), sample_weights=np.array([99.0, 1.0]))
+    probs = TorchPolicy(head, mode="stochastic")(obs[:1], masks[:1])
+    assert probs[0, 0] == pytest.approx(0.99, abs=2e-3)
+
+
 @pytest.mark.parametrize(
     ("weights", "match"),
     [
         (np.ones(3), r"sample_weights must have shape \(4,\), got \(3,\)"),
         (np.array([1.0, -1.0, 1.0, 1.0]), r"sample_weights\[1\] = -1\.0"),
         (np.array([1.0, 1.0, np.nan, 1.0]), r"sample_weights\[2\] = nan"),
-        (np.zeros(4), "sum to 0"),
+        (
+            np.array([1.0, 0.0, 1.0, 1.0]),
+            r"sample_weights\[1\] = 0\.0 is not a finite positive",
+        ),
     ],
 )
 def test_bad_sample_weights_are_named(weights, match) -> None:

@@ -96,8 +96,10 @@ def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
             assert cell["win_per_seed"] == wins
             assert cell["win_mean"] == pytest.approx(sum(wins) / 2)
             assert cell["win_min"] == min(wins) and cell["win_max"] == max(wins)
+            assert cell["win_bar"] == [min(wins), max(wins)]
             total = cell["win_mean"] + cell["draw_mean"] + cell["loss_mean"]
             assert total == pytest.approx(1.0)
+    assert payload["summary_bar"] == "min-max over seeds"
     # The line of each opponent is printed for both methods.
     assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 1
     assert "min-max over seeds" in stdout
