@@ -205,7 +205,8 @@ class PipelineResult:
             xscale="log",
             xlabel=f"expert-labelled {unit} per learning player",
             ylabel="exact NashConv of the learned profile",
-            title=f"{self.game}: seeds {list(seeds)}",
+            title=f"{self.game}: seeds {list(seeds)}"
+            + (", BC on the 8 board symmetries" if self.config.get("augment") else ""),
         )
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
