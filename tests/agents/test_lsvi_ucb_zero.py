@@ -331,6 +331,38 @@ def test_lsvi_opens_a_combination_lock(seed):
     assert 5 in out.labels[0].states
 
 
+def _saturated_fraction(beta: float) -> float:
+    """Share of the explorer's visited decisions whose legal Q-values all equal H."""
+    from agents.features import tabular_features
+    from agents.solvers import solve_zero_sum
+    from mail_envs.gridworld import make_gridworld_game
+
+    game = make_gridworld_game(size=3)
+    expert = solve_zero_sum(game).policies
+    out = LSVIUCBZero(beta=beta, num_episodes=50, seed=0).explore(
+        game, expert, tabular_features(game, 1), explorer=1
+    )
+    q, traj, legal = out.q_values, out.trajectories, game.legal_masks[1]
+    big_h = q.shape[0]
+    saturated = [
+        bool(np.all(q[h, s][legal[s]] >= big_h))
+        for h in range(big_h)
+        for s in np.unique(traj.states[traj.alive[:, h], h])
+        if legal[s].sum() > 1
+    ]
+    return float(np.mean(saturated))
+
+
+def test_paper_defaults_leave_the_optimistic_values_clipped_at_h():
+    # beta = 10, ridge = 0.1, H = 10: an unvisited tabular pair's bonus is
+    # 10 / sqrt(0.1) > H, and bonus + next value stays above H for roughly
+    # beta^2 visits, so after K = 50 episodes most visited decisions still
+    # have every legal Q equal to H and the explorer breaks ties at random:
+    # in this regime LSVI-UCB-ZERO explores like uniform play (README, 1b).
+    assert _saturated_fraction(10.0) > 0.5
+    assert _saturated_fraction(1.0) == 0.0
+
+
 def test_same_seed_same_run_and_seed_matters():
     game = random_game(31)
     expert = random_expert(game, 32)
