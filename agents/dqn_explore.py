@@ -95,6 +95,7 @@ __all__ = [
     "TicTacToeComparison",
     "collect_dqn_explore",
     "collect_expert_self_play",
+    "collect_policy_exploration",
     "collect_uniform_exploration",
     "dihedral_augment",
     "fit_bc_profile",
@@ -710,6 +711,57 @@ def collect_uniform_exploration(
     steps = _play_games(env, choose, num_games, seed)
     return ExplorationResult(
         labels=recorder.labels(learner, num_games, obs_shape, num_actions),
+        explorer_steps=steps,
+        wall_seconds=time.perf_counter() - start,
+    )
+
+
+def collect_policy_exploration(
+    env_fn: EnvFactory,
+    expert: BatchedPolicy,
+    *,
+    learner: str,
+    explorer_policy: BatchedPolicy,
+    num_games: int,
+    seed: int | None = None,
+) -> ExplorationResult:
+    """Label ``learner``'s decisions while the other seat samples from a fixed policy.
+
+    With ``explorer_policy`` the other seat's expert this is expert self-play
+    data for one learning player (the offline BC baseline for games whose two
+    seats have different experts, e.g. tabular Nash policies).
+
+    Args:
+        env_fn: Builds a fresh two-player AEC env (Dict observations).
+        expert: Batched expert policy; ``learner`` plays its sampled moves.
+        learner: The agent whose policy is learned (labelled).
+        explorer_policy: Batched policy of the other seat.
+        num_games: Number of games.
+        seed: Seed of the env, the expert's samples and the explorer's.
+
+    Returns:
+        The labels of ``num_games`` games and the run's statistics.
+
+    Raises:
+        ValueError: If the game is not two-player with Dict observations, the
+            learner is unknown or the budget is not a positive integer.
+    """
+    num_games = _check_budget(num_games)
+    start = time.perf_counter()
+    setup = _learner_setup(env_fn, expert, learner, seed)
+    rng = np.random.default_rng(None if seed is None else [seed, 3])
+
+    def choose(obs: dict[str, np.ndarray]) -> int:
+        observation = np.asarray(obs["observation"])[None]
+        mask = np.asarray(obs["action_mask"]).astype(bool)[None]
+        probs = call_policy(explorer_policy, observation, mask, name="explorer_policy")
+        return int(sample_actions(probs, rng)[0])
+
+    steps = _play_games(setup.env, choose, num_games, seed)
+    return ExplorationResult(
+        labels=setup.recorder.labels(
+            setup.learner, num_games, setup.obs_shape, setup.num_actions
+        ),
         explorer_steps=steps,
         wall_seconds=time.perf_counter() - start,
     )

@@ -18,6 +18,13 @@ Methods by game:
 * ``gridworld`` (3x3, tabular features, horizon-10 episodes) — ``bc``,
   ``uniform``, ``lsvi-ucb-zero`` (LSVI-UCB-ZERO-BC); the budget is episodes per
   learning player; BC is the softmax-linear policy over the features.
+* ``chain`` (``N = 8``, two actions, seed 0: the game where only one secret
+  8-step sequence reaches the gate, the state where a guard without data
+  errs) — ``bc`` (the other seat plays its own expert), ``uniform``,
+  ``dqn-explore``, played in the env (50-step episodes); the budget is games
+  per learning player; BC is an MLP on the one-hot states, and a player with
+  no labelled decision gets the uniform policy
+  (:mod:`agents.tabular_explore`).
 
 ### Version History
 
@@ -26,6 +33,7 @@ Methods by game:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -47,6 +55,7 @@ __all__ = ["GAME_METHODS", "Pipeline", "PipelineResult", "RunRecord"]
 GAME_METHODS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("bc", "uniform", "dqn-explore"),
     "gridworld": ("bc", "uniform", "lsvi-ucb-zero"),
+    "chain": ("bc", "uniform", "dqn-explore"),
 }
 
 #: Names used by :func:`agents.dqn_explore.run_tictactoe_comparison`.
@@ -150,7 +159,7 @@ class PipelineResult:
                     for r in self.records
                     if r.method == m and r.budget == budget
                 ]
-                cells.append(f"{np.mean(counts) if counts else np.nan:>16.0f}")
+                cells.append(f"{np.mean(counts) if counts else np.nan:>16.1f}")
             lines.append(f"{budget:>7}" + "".join(cells))
         return "\n".join(lines)
 
@@ -181,6 +190,39 @@ class PipelineResult:
             raise
         return target
 
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> PipelineResult:
+        """Load a result written by :meth:`to_json` (plain JSON, no pickle).
+
+        Raises:
+            ValueError: If the file is not a pipeline result (a missing or
+                unexpected key is named).
+        """
+        payload = json.loads(Path(path).read_text())
+        missing = {"game", "config", "records"} - set(payload)
+        if missing:
+            raise ValueError(
+                f"{path}: not a pipeline result, missing {sorted(missing)}"
+            )
+        fields = {f.name for f in dataclasses.fields(RunRecord)}
+        records = []
+        for k, raw in enumerate(payload["records"]):
+            if set(raw) != fields:
+                raise ValueError(
+                    f"{path}: record {k} has keys {sorted(raw)}, expected {sorted(fields)}"
+                )
+            records.append(
+                RunRecord(
+                    **{
+                        **raw,
+                        "gains": tuple(raw["gains"]),
+                        "num_queries": tuple(raw["num_queries"]),
+                        "distinct_states": tuple(raw["distinct_states"]),
+                    }
+                )
+            )
+        return cls(payload["game"], tuple(records), dict(payload["config"]))
+
     def plot(self, path: str | os.PathLike[str]) -> Path:
         """Plot NashConv (mean and min-max band over seeds) against the budget."""
         import matplotlib
@@ -199,7 +241,7 @@ class PipelineResult:
             ax.plot(budgets, mean, marker="o", label=method)
             ax.fill_between(budgets, low, high, alpha=0.2)
         seeds = self.config.get("seeds", sorted({r.seed for r in self.records}))
-        unit = "games" if self.game == "tictactoe" else "episodes"
+        unit = "episodes" if self.game == "gridworld" else "games"
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set(
             xscale="log",
@@ -225,7 +267,7 @@ class Pipeline:
     """Run imitation methods over budgets and seeds; evaluate each profile exactly.
 
     Args:
-        game: ``"tictactoe"`` or ``"gridworld"``.
+        game: ``"tictactoe"``, ``"gridworld"`` or ``"chain"``.
         methods: Methods to run (default: all of the game's, see
             :data:`GAME_METHODS`).
         budgets: Expert-labelled games (episodes) per learning player.
@@ -410,10 +452,12 @@ class _JobRunner:
             import torch
 
             torch.set_num_threads(self.threads)
-        runner: Callable[[str, int, int], RunRecord] = (
-            self._tictactoe if self.game == "tictactoe" else self._gridworld
-        )
-        return runner(*job)
+        runners: dict[str, Callable[[str, int, int], RunRecord]] = {
+            "tictactoe": self._tictactoe,
+            "gridworld": self._gridworld,
+            "chain": self._chain,
+        }
+        return runners[self.game](*job)
 
     def _tictactoe(self, method: str, budget: int, seed: int) -> RunRecord:
         from agents.dqn_explore import run_tictactoe_comparison
@@ -463,6 +507,46 @@ class _JobRunner:
             ),
             wall_seconds=time.perf_counter() - start,
         )
+
+    def _chain(self, method: str, budget: int, seed: int) -> RunRecord:
+        from agents.solvers import nash_gap
+        from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
+
+        game, env_fn, experts = _chain_setup()
+        start = time.perf_counter()
+        runs = collect_per_player(
+            env_fn,
+            experts,
+            "self-play" if method == "bc" else method,  # type: ignore[arg-type]
+            num_games=budget,
+            seed=seed,
+            device=self.device,
+        )
+        policies, _ = fit_bc_or_uniform(runs, seed=seed, device=self.device)
+        gap = nash_gap(game, policies)
+        return RunRecord(
+            method=method,
+            budget=budget,
+            seed=seed,
+            nash_conv=float(gap.nash_conv),
+            gains=tuple(float(g) for g in gap.gains),
+            num_queries=tuple(r.labels.num_queries for r in runs),
+            distinct_states=tuple(r.labels.num_distinct_states for r in runs),
+            wall_seconds=time.perf_counter() - start,
+        )
+
+
+@functools.cache
+def _chain_setup() -> tuple[Any, Any, list[Any]]:
+    """The chain game (N = 8), its env factory and the seats' Nash experts."""
+    from agents.solvers import solve_zero_sum
+    from mail_envs.chain import env, make_chain_game
+    from mail_wrappers.table_policy import TablePolicy
+
+    game = make_chain_game()
+    equilibrium = solve_zero_sum(game)
+    experts = [TablePolicy(game, i, p) for i, p in enumerate(equilibrium.policies)]
+    return game, env, experts
 
 
 @functools.cache

@@ -25,7 +25,8 @@ legal actions) is labelled, while the other seat is played by
   (``agents.dqn_explore.collect_uniform_exploration``).
 
 Both methods get the same budgets, seeds and behaviour-cloning settings. BC
-fits one MLP per player on the one-hot observations (``fit_bc_profile``,
+fits one MLP per player on the one-hot observations
+(``agents.tabular_explore.fit_bc_or_uniform`` over ``fit_bc_profile``,
 hard labels, batch 128) for at least 60 epochs and at least 1,000 gradient
 steps: with ``fit_bc_profile``'s 60 epochs alone, 250 Gridworld labels get
 120 steps, too few to fit them, and NashConv then measures the optimizer,
@@ -58,13 +59,11 @@ import argparse
 import dataclasses
 import functools
 import json
-import math
 import multiprocessing
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,13 +72,8 @@ import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from agents.dqn_explore import (
-    ExplorationResult,
-    collect_dqn_explore,
-    collect_uniform_exploration,
-    fit_bc_profile,
-)
 from agents.solvers import nash_gap, solve_zero_sum
+from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
 from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
 from mail_envs.chain import env as chain_env
 from mail_envs.gridworld import env as gridworld_env
@@ -203,58 +197,6 @@ uniform_guard_gain = exploit_gain(
 )
 
 
-def uniform_legal(observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
-    """The uniform policy over legal actions (a player with no labelled decision)."""
-    masks = np.asarray(action_masks, dtype=np.float64)
-    return masks / masks.sum(axis=1, keepdims=True)
-
-
-def player_seeds(seed: int) -> list[int]:
-    """The two players' collection seeds, drawn from the run seed."""
-    state = np.random.SeedSequence(seed).generate_state(len(AGENTS), dtype=np.uint32)
-    return [int(s) % 2**31 for s in state]
-
-
-def collect(name: str, method: str, budget: int, seed: int) -> list[ExplorationResult]:
-    runs = []
-    for i, (agent, s) in enumerate(zip(AGENTS, player_seeds(seed), strict=True)):
-        kw = {"learner": agent, "num_games": budget, "seed": s}
-        if method == "dqn-explore":
-            runs.append(
-                collect_dqn_explore(
-                    env_fns[name], experts[name][i], beta=args.beta, device="cpu", **kw
-                )
-            )
-        else:
-            runs.append(
-                collect_uniform_exploration(env_fns[name], experts[name][i], **kw)
-            )
-    return runs
-
-
-def fit(runs: list[ExplorationResult], seed: int) -> tuple[list[Callable], list[int]]:
-    """BC per player (player ``k`` seeded ``seed + k``, as ``fit_bc_profile``)."""
-    policies: list[Callable] = []
-    uniform_players = []
-    for k, run in enumerate(runs):
-        if run.labels.num_queries == 0:
-            policies.append(uniform_legal)
-            uniform_players.append(k)
-        else:
-            batches = math.ceil(run.labels.num_queries / args.bc_batch_size)
-            bc_kwargs = {
-                "batch_size": args.bc_batch_size,
-                "max_epochs": max(
-                    args.bc_min_epochs, math.ceil(args.bc_min_steps / batches)
-                ),
-            }
-            (policy,), _ = fit_bc_profile(
-                [run.labels], seed=seed + k, bc_kwargs=bc_kwargs, device="cpu"
-            )
-            policies.append(policy)
-    return policies, uniform_players
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """One learned profile: a (game, method, budget, seed) cell of the sweep."""
@@ -279,9 +221,24 @@ def run_one(job: tuple[str, str, int, int]) -> RunRecord:
     name, method, budget, seed = job
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    runs = collect(name, method, budget, seed)
+    runs = collect_per_player(
+        env_fns[name],
+        experts[name],
+        method,
+        num_games=budget,
+        seed=seed,
+        dqn_kwargs={"beta": args.beta},
+        device="cpu",
+    )
     collected = time.perf_counter()
-    policies, uniform_players = fit(runs, seed)
+    policies, uniform_players = fit_bc_or_uniform(
+        runs,
+        seed=seed,
+        batch_size=args.bc_batch_size,
+        min_epochs=args.bc_min_epochs,
+        min_steps=args.bc_min_steps,
+        device="cpu",
+    )
     fitted = time.perf_counter()
     gap = nash_gap(models[name], policies)
     states = [

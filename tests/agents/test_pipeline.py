@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agents.cli import main
-from agents.pipeline import Pipeline
+from agents.pipeline import Pipeline, PipelineResult
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,13 @@ def test_outputs_are_written(gridworld_result, tmp_path):
     png = gridworld_result.plot(tmp_path / "out" / "nashconv.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "lsvi-ucb-zero NashConv" in gridworld_result.table()
+    loaded = PipelineResult.from_json(path)
+    assert loaded == gridworld_result
+    assert loaded.table() == gridworld_result.table()
+    payload["records"][3].pop("gains")
+    (tmp_path / "bad.json").write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match="record 3 has keys"):
+        PipelineResult.from_json(tmp_path / "bad.json")
     coverage = gridworld_result.coverage_table().splitlines()
     assert coverage[0].split() == ["budget", "bc", "uniform", "lsvi-ucb-zero"]
     assert [line.split()[0] for line in coverage[1:]] == ["3", "30"]
@@ -115,6 +122,19 @@ def test_tictactoe_runs_are_seeded_the_same_in_workers():
         r
     ) in serial.records:  # 4 games: every decision labelled, the profile exploitable
         assert min(r.num_queries) >= 4 and r.nash_conv > 0
+
+
+def test_chain_directed_exploration_finds_the_gate_and_self_play_never_does():
+    from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
+
+    result = Pipeline(
+        game="chain", budgets=[20], seeds=[0], progress=False, threads=1
+    ).run()
+    gaps = {r.method: r.nash_conv for r in result.records}
+    uniform_guard = exploit_gain(chain_layout(), 0.5, gamma=make_chain_game().gamma)
+    assert gaps["bc"] == pytest.approx(uniform_guard, abs=1e-9)  # guard never labelled
+    assert gaps["dqn-explore"] == pytest.approx(0.0, abs=1e-9)
+    assert "dqn-explore NashConv" in result.table()
 
 
 def test_cli_run_writes_results(tmp_path, capsys):
