@@ -698,19 +698,32 @@ def collect_uniform_exploration(
         ValueError: If the game is not two-player with Dict observations, the
             learner is unknown or the budget is not a positive integer.
     """
+
+    def chooser(rng: np.random.Generator) -> Callable[[dict[str, np.ndarray]], int]:
+        return lambda obs: int(sample_legal_actions(obs["action_mask"][None], rng)[0])
+
+    return _collect_one_learner(env_fn, expert, learner, num_games, seed, chooser, 1)
+
+
+def _collect_one_learner(
+    env_fn: EnvFactory,
+    expert: BatchedPolicy,
+    learner: str,
+    num_games: int,
+    seed: int | None,
+    chooser: Callable[[np.random.Generator], Callable[[dict[str, np.ndarray]], int]],
+    stream: int,
+) -> ExplorationResult:
+    """Play ``num_games`` with the explorer's moves from ``chooser(rng)``; label ``learner``."""
     num_games = _check_budget(num_games)
     start = time.perf_counter()
     setup = _learner_setup(env_fn, expert, learner, seed)
-    learner, recorder, env = setup.learner, setup.recorder, setup.env
-    obs_shape, num_actions = setup.obs_shape, setup.num_actions
-    rng = np.random.default_rng(None if seed is None else [seed, 1])
-
-    def choose(obs: dict[str, np.ndarray]) -> int:
-        return int(sample_legal_actions(obs["action_mask"][None], rng)[0])
-
-    steps = _play_games(env, choose, num_games, seed)
+    rng = np.random.default_rng(None if seed is None else [seed, stream])
+    steps = _play_games(setup.env, chooser(rng), num_games, seed)
     return ExplorationResult(
-        labels=recorder.labels(learner, num_games, obs_shape, num_actions),
+        labels=setup.recorder.labels(
+            setup.learner, num_games, setup.obs_shape, setup.num_actions
+        ),
         explorer_steps=steps,
         wall_seconds=time.perf_counter() - start,
     )
@@ -746,25 +759,19 @@ def collect_policy_exploration(
         ValueError: If the game is not two-player with Dict observations, the
             learner is unknown or the budget is not a positive integer.
     """
-    num_games = _check_budget(num_games)
-    start = time.perf_counter()
-    setup = _learner_setup(env_fn, expert, learner, seed)
-    rng = np.random.default_rng(None if seed is None else [seed, 3])
 
-    def choose(obs: dict[str, np.ndarray]) -> int:
-        observation = np.asarray(obs["observation"])[None]
-        mask = np.asarray(obs["action_mask"]).astype(bool)[None]
-        probs = call_policy(explorer_policy, observation, mask, name="explorer_policy")
-        return int(sample_actions(probs, rng)[0])
+    def chooser(rng: np.random.Generator) -> Callable[[dict[str, np.ndarray]], int]:
+        def choose(obs: dict[str, np.ndarray]) -> int:
+            observation = np.asarray(obs["observation"])[None]
+            mask = np.asarray(obs["action_mask"]).astype(bool)[None]
+            probs = call_policy(
+                explorer_policy, observation, mask, name="explorer_policy"
+            )
+            return int(sample_actions(probs, rng)[0])
 
-    steps = _play_games(setup.env, choose, num_games, seed)
-    return ExplorationResult(
-        labels=setup.recorder.labels(
-            setup.learner, num_games, setup.obs_shape, setup.num_actions
-        ),
-        explorer_steps=steps,
-        wall_seconds=time.perf_counter() - start,
-    )
+        return choose
+
+    return _collect_one_learner(env_fn, expert, learner, num_games, seed, chooser, 3)
 
 
 def collect_expert_self_play(

@@ -494,18 +494,12 @@ class _JobRunner:
         else:
             collect = uniform_explore_bc if method == "uniform" else expert_self_play_bc
             result = collect(game, expert, features, num_episodes=budget, seed=seed)
-        gap = nash_gap(game, list(result.policies))
-        return RunRecord(
-            method=method,
-            budget=budget,
-            seed=seed,
-            nash_conv=float(gap.nash_conv),
-            gains=tuple(float(g) for g in gap.gains),
-            num_queries=tuple(int(q) for q in result.num_queries),
-            distinct_states=tuple(
-                int(np.unique(labels.states).size) for labels in result.labels
-            ),
-            wall_seconds=time.perf_counter() - start,
+        return _record(
+            (method, budget, seed),
+            nash_gap(game, list(result.policies)),
+            [int(q) for q in result.num_queries],
+            [int(np.unique(labels.states).size) for labels in result.labels],
+            start,
         )
 
     def _chain(self, method: str, budget: int, seed: int) -> RunRecord:
@@ -523,17 +517,34 @@ class _JobRunner:
             device=self.device,
         )
         policies, _ = fit_bc_or_uniform(runs, seed=seed, device=self.device)
-        gap = nash_gap(game, policies)
-        return RunRecord(
-            method=method,
-            budget=budget,
-            seed=seed,
-            nash_conv=float(gap.nash_conv),
-            gains=tuple(float(g) for g in gap.gains),
-            num_queries=tuple(r.labels.num_queries for r in runs),
-            distinct_states=tuple(r.labels.num_distinct_states for r in runs),
-            wall_seconds=time.perf_counter() - start,
+        return _record(
+            (method, budget, seed),
+            nash_gap(game, policies),
+            [r.labels.num_queries for r in runs],
+            [r.labels.num_distinct_states for r in runs],
+            start,
         )
+
+
+def _record(
+    job: tuple[str, int, int],
+    gap: Any,
+    num_queries: Sequence[int],
+    distinct_states: Sequence[int],
+    start: float,
+) -> RunRecord:
+    """The record of one run of a game with a model, its wall time from ``start``."""
+    method, budget, seed = job
+    return RunRecord(
+        method=method,
+        budget=budget,
+        seed=seed,
+        nash_conv=float(gap.nash_conv),
+        gains=tuple(float(g) for g in gap.gains),
+        num_queries=tuple(num_queries),
+        distinct_states=tuple(distinct_states),
+        wall_seconds=time.perf_counter() - start,
+    )
 
 
 @functools.cache
