@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -40,6 +39,7 @@ from tqdm.auto import tqdm
 
 from mail_envs.connect4 import rules
 from mail_envs.core import BatchedPolicy
+from mail_envs.files import atomic_write_text
 
 __all__ = [
     "Connect4Evaluation",
@@ -311,20 +311,7 @@ class Connect4Evaluation:
         Args:
             path: Destination file; its directory must exist.
         """
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self.to_dict(), handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def summary(self) -> str:
         """One line per match: win/draw/loss rates with the loss interval."""

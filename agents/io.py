@@ -35,12 +35,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -50,6 +48,7 @@ import safetensors.torch
 import torch
 
 from agents.policies import PolicyHead, build_policy_head, resolve_device
+from mail_envs.files import atomic_write
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "PolicyFiles", "load_policy", "save_policy"]
 
@@ -86,24 +85,6 @@ def _paths(path: str | os.PathLike[str]) -> PolicyFiles:
         weights=p.with_name(p.name + ".safetensors"),
         config=p.with_name(p.name + ".json"),
     )
-
-
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Write via ``write(tmp)`` to a temp file beside ``target``, then os.replace."""
-    fd, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _sha256(path: Path) -> str:
@@ -166,7 +147,7 @@ def save_policy(
             f"config and metadata must be JSON-serializable: {exc}"
         ) from exc
 
-    _atomic_write(
+    atomic_write(
         files.weights, lambda tmp: safetensors.torch.save_file(tensors, str(tmp))
     )
     document["weights_sha256"] = _sha256(files.weights)
@@ -176,7 +157,7 @@ def save_policy(
             json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
 
-    _atomic_write(files.config, write_json)
+    atomic_write(files.config, write_json)
     return files
 
 

@@ -38,7 +38,6 @@ import functools
 import json
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -48,6 +47,8 @@ from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
+
+from mail_envs.files import atomic_savefig, atomic_write_text
 
 __all__ = ["GAME_METHODS", "Pipeline", "PipelineResult", "RunRecord"]
 
@@ -179,16 +180,7 @@ class PipelineResult:
                 for m, s in self.summary().items()
             },
         }
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".json.tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(payload, fh, indent=2)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_write_text(target, json.dumps(payload, indent=2))
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> PipelineResult:
@@ -254,13 +246,10 @@ class PipelineResult:
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".png.tmp")
-        os.close(fd)
-        fig.savefig(tmp, dpi=120, format="png")
-        plt.close(fig)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        return target
+        try:
+            return atomic_savefig(fig, target, dpi=120, format="png")
+        finally:
+            plt.close(fig)
 
 
 class Pipeline:

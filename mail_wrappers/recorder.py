@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from mail_envs.files import atomic_write
 from mail_wrappers._policy import ILLEGAL_MASS_TOL, SUM_TOL
 
 __all__ = [
@@ -278,11 +278,9 @@ def save_expert_labels(
         target = target.with_name(target.name + ".npz")
     target.parent.mkdir(parents=True, exist_ok=True)
     meta = np.frombuffer(json.dumps(dataset.metadata).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: savez must not append ".npz"
             np.savez(
                 f,
                 observations=dataset.observations,
@@ -294,14 +292,8 @@ def save_expert_labels(
                 steps=dataset.steps,
                 metadata=meta,
             )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+
+    return atomic_write(target, write)
 
 
 def load_expert_labels(path: str | os.PathLike[str]) -> ExpertLabelDataset:

@@ -46,7 +46,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,7 @@ from agents.experts.connect4 import Connect4Expert
 from agents.experts.connect4_opponents import evaluation_opponents
 from agents.policies import ResidualSEPolicy, SmallCNNPolicy, resolve_device
 from mail_envs.connect4 import env as connect4_env
+from mail_envs.files import atomic_savefig, atomic_write_text
 
 METHODS = {
     "bc": "BC (expert self-play)",
@@ -189,22 +189,6 @@ def parse_args(argv: list[str] | None = None) -> Args:
         progress=not ns.no_progress,
         quick=ns.quick,
     )
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 args = parse_args()
@@ -463,10 +447,5 @@ ax.set_title(
 ax.legend(fontsize=8, ncol=len(methods), loc="upper center")
 ax.grid(alpha=0.3, axis="y")
 fig.tight_layout()
-png_path = out_dir / f"{args.run_name}.png"
-fd, tmp_png = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".png")
-os.close(fd)
-fig.savefig(tmp_png, dpi=150)
-os.chmod(tmp_png, 0o644)
-os.replace(tmp_png, png_path)
+png_path = atomic_savefig(fig, out_dir / f"{args.run_name}.png", dpi=150)
 print(f"wall time {wall:.1f} s; wrote {json_path} and {png_path}")

@@ -56,6 +56,7 @@ from agents.features import (
 from agents.lsvi_ucb_zero import LSVIUCBZeroBC
 from agents.solvers import nash_gap, solve_zero_sum
 from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
 
 
@@ -250,9 +251,7 @@ payload = {
     "results": records,
 }
 json_path = out_dir / f"{args.run_name}.json"
-tmp = json_path.with_suffix(".json.tmp")
-tmp.write_text(json.dumps(payload, indent=2))
-tmp.replace(json_path)
+atomic_write_text(json_path, json.dumps(payload, indent=2))
 
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -305,5 +304,5 @@ ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 ax.grid(alpha=0.3, which="both")
 fig.tight_layout()
 png_path = out_dir / f"{args.run_name}.png"
-fig.savefig(png_path, dpi=150)
+atomic_savefig(fig, png_path, dpi=150)
 print(f"wrote {json_path} and {png_path}")

@@ -76,6 +76,7 @@ from agents.solvers import nash_gap, solve_zero_sum
 from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
 from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
 from mail_envs.chain import env as chain_env
+from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import env as gridworld_env
 from mail_envs.gridworld import make_gridworld_game
 from mail_wrappers.table_policy import TablePolicy
@@ -379,9 +380,7 @@ payload = {
     "runs": [dataclasses.asdict(r) for r in records],
 }
 json_path = out_dir / f"{args.run_name}.json"
-tmp = json_path.with_suffix(".json.tmp")
-tmp.write_text(json.dumps(payload, indent=2))
-os.replace(tmp, json_path)
+atomic_write_text(json_path, json.dumps(payload, indent=2))
 
 # ---- the figure
 import matplotlib.pyplot as plt  # noqa: E402
@@ -419,7 +418,5 @@ fig.suptitle(
 )
 fig.tight_layout()
 png_path = out_dir / f"{args.run_name}.png"
-tmp_png = out_dir / f".{args.run_name}.png.tmp"
-fig.savefig(tmp_png, dpi=150, format="png")
-os.replace(tmp_png, png_path)
+atomic_savefig(fig, png_path, dpi=150)
 print(f"wrote {json_path} and {png_path}")

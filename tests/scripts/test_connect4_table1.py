@@ -103,7 +103,9 @@ def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
     # The line of each opponent is printed for both methods.
     assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 1
     assert "min-max over seeds" in stdout
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert not [
+        p for p in tmp_path.iterdir() if p.name.endswith(".tmp")
+    ]  # no temp left
 
 
 @pytest.mark.slow
