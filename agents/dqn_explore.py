@@ -417,8 +417,12 @@ class CriticEllipticalBonus(BaseCallback):
         self.relabel_rewards = bool(relabel_rewards)
         self.optimistic_actions = bool(optimistic_actions)
         self.cov_inv: np.ndarray | None = None
-        self.num_rebuilds = 0
         self.bonuses: list[float] = []
+
+    @property
+    def num_rebuilds(self) -> int:
+        """How often ``Lambda`` was rebuilt from the replay buffer."""
+        return len(self.rebuild_steps)
 
     # -- features ------------------------------------------------------------
     @property
@@ -529,7 +533,6 @@ class CriticEllipticalBonus(BaseCallback):
         if self.relabel_rewards:
             bonus = block_elliptical_bonus(self.cov_inv, h, actions, self.beta)
             buffer.rewards[:size] = bonus.reshape(buffer.rewards[:size].shape)
-        self.num_rebuilds += 1
 
 
 # ------------------------------------------------------------------ collection

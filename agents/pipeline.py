@@ -387,7 +387,7 @@ class Pipeline:
                     bar.update(1)
             else:
                 if run.threads is None:
-                    run = _JobRunner(self.game, self.device, self.augment, 1)
+                    run = dataclasses.replace(run, threads=1)
                 # Largest budgets first: the long runs do not end up last.
                 ordered = sorted(jobs, key=lambda job: -job[1])
                 with ProcessPoolExecutor(

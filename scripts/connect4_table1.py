@@ -216,10 +216,9 @@ opponents = {
 
 def describe(labels: ExpertLabels) -> dict[str, int]:
     """Label count and distinct labelled boards of a dataset."""
-    flat = labels.observations.reshape(len(labels), -1)
     return {
         "expert_queries": labels.num_queries,
-        "distinct_boards": int(np.unique(flat, axis=0).shape[0]) if len(labels) else 0,
+        "distinct_boards": labels.num_distinct_states,
         "games": labels.num_games,
     }
 
@@ -351,21 +350,22 @@ def win_bar(method: str, opponent: str) -> tuple[float, float, float]:
     return float(wins.mean()), float(wins.min()), float(wins.max())
 
 
-summary = {
-    m: {
-        name: {
-            **{f"{key}_mean": float(v.mean()) for key, v in rates(m, name).items()},
-            "win_min": float(rates(m, name)["win"].min()),
-            "win_max": float(rates(m, name)["win"].max()),
-            "win_per_seed": rates(m, name)["win"].tolist(),
-            # The table's and the plot's bar: min-max over seeds, or with one
-            # seed the 95% Wilson interval of its games.
-            "win_bar": list(win_bar(m, name)[1:]),
-        }
-        for name in opponents
+def summarize(method: str, opponent: str) -> dict:
+    """Mean rates over seeds, the win rate's spread and the bar shown."""
+    per_seed = rates(method, opponent)
+    wins = per_seed["win"]
+    return {
+        **{f"{key}_mean": float(v.mean()) for key, v in per_seed.items()},
+        "win_min": float(wins.min()),
+        "win_max": float(wins.max()),
+        "win_per_seed": wins.tolist(),
+        # The table's and the plot's bar: min-max over seeds, or with one seed
+        # the 95% Wilson interval of its games.
+        "win_bar": list(win_bar(method, opponent)[1:]),
     }
-    for m in methods
-}
+
+
+summary = {m: {name: summarize(m, name) for name in opponents} for m in methods}
 bar_name = "95% Wilson" if len(per_seed) == 1 else "min-max over seeds"
 header = f"{'opponent':<11}" + "".join(
     f"| {METHODS[m] + ' W [' + bar_name + '] / D / L':<52}" for m in methods

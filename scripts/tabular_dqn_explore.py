@@ -242,10 +242,6 @@ def run_one(job: tuple[str, str, int, int]) -> RunRecord:
     )
     fitted = time.perf_counter()
     gap = nash_gap(models[name], policies)
-    states = [
-        np.unique(r.labels.observations.argmax(axis=1))  # one-hot states
-        for r in runs
-    ]
     gate_games = None
     if name == "chain":  # the guard's decisions are all at the gate
         guard = runs[0].labels
@@ -259,7 +255,7 @@ def run_one(job: tuple[str, str, int, int]) -> RunRecord:
         nash_conv=float(gap.nash_conv),
         gains=tuple(float(g) for g in gap.gains),
         queries=tuple(r.labels.num_queries for r in runs),
-        distinct_states=tuple(len(s) for s in states),
+        distinct_states=tuple(r.labels.num_distinct_states for r in runs),
         explorer_steps=tuple(r.explorer_steps for r in runs),
         uniform_players=tuple(uniform_players),
         gate_games=gate_games,
