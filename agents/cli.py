@@ -66,7 +66,7 @@ def _game_kwargs(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from agents.solvers import nash_gap, solve_zero_sum
+    from mail_envs.solvers import nash_gap, solve_zero_sum
 
     factories = _tabular_factories()
     game = factories[args.game](**_game_kwargs(args))

@@ -1038,7 +1038,7 @@ class DQNExploreBC:
 
     Example:
         >>> from mail_envs.tictactoe import env
-        >>> from agents.experts.tictactoe import TicTacToeMinimaxExpert
+        >>> from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
         >>> algo = DQNExploreBC(env_fn=env, expert=TicTacToeMinimaxExpert(), num_games=5)
         >>> [len(e.labels.games) > 0 for e in algo.collect()]
         [True, True]
@@ -1194,7 +1194,7 @@ def run_tictactoe_comparison(
     each method labels ``budget`` games per player, BC (small CNN) is fitted
     per player with the same settings for every method, and the exact NashConv
     of the greedy masked profile is computed on the full game model
-    (:func:`agents.solvers.nash_gap`). The baselines run with the same budgets,
+    (:func:`mail_envs.solvers.nash_gap`). The baselines run with the same budgets,
     seeds and BC settings as DQN-Explore-BC.
 
     Args:
@@ -1220,10 +1220,10 @@ def run_tictactoe_comparison(
         >>> result = run_tictactoe_comparison([5], [0], methods=["uniform"])  # doctest: +SKIP
         >>> print(result.table())  # doctest: +SKIP
     """
-    from agents.experts.tictactoe import TicTacToeMinimaxExpert
-    from agents.solvers import nash_gap
+    from mail_envs.solvers import nash_gap
     from mail_envs.tictactoe import env as tictactoe_env
     from mail_envs.tictactoe import make_tictactoe_game
+    from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

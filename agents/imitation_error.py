@@ -7,7 +7,7 @@ distance):
 
 * occupancy-matching errors between two profiles: of the state occupancy, of
   each player's state-action occupancy and of the joint state-action
-  occupancy (normalized measures, :func:`agents.solvers.occupancy_measure`);
+  occupancy (normalized measures, :func:`mail_envs.solvers.occupancy_measure`);
 * the behaviour-cloning error of each player, ``TV(pi_i(.|s), pi^E_i(.|s))``,
   both as its expectation under the EXPERT's state occupancy (what BC on expert
   data controls) and as its worst value over all non-terminal states (what a
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.solvers import occupancy_measure
-from agents.solvers._tables import PolicyLike, policy_tables
 from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers import occupancy_measure
+from mail_envs.solvers._tables import PolicyLike, policy_tables
 
 __all__ = ["BCError", "OccupancyErrors", "bc_error", "occupancy_errors"]
 

@@ -68,14 +68,14 @@ import numpy as np
 import scipy.linalg
 
 from agents.imitation_error import bc_error
-from agents.solvers import best_response, nash_gap, occupancy_measure
-from agents.solvers._tables import (
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers import best_response, nash_gap, occupancy_measure
+from mail_envs.solvers._tables import (
     action_indicator,
     expected_next,
     others_weights,
     policy_tables,
 )
-from mail_envs.core import TabularMarkovGame
 
 __all__ = [
     "BRContinuity",

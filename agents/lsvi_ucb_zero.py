@@ -329,7 +329,7 @@ class LSVIUCBZeroBC:
     feature map on ``i``'s expert labels gives ``pi_i``
     (:func:`~agents.uniform_explore.fit_softmax_linear`). The learned profile
     is ``(pi_0, ..., pi_{n-1})``; evaluate it exactly with
-    :func:`agents.solvers.nash_gap`.
+    :func:`mail_envs.solvers.nash_gap`.
 
     Args:
         beta: Bonus scale (paper: 10).
@@ -341,7 +341,7 @@ class LSVIUCBZeroBC:
 
     Example:
         >>> from agents.features import tabular_features
-        >>> from agents.solvers import nash_gap, solve_zero_sum
+        >>> from mail_envs.solvers import nash_gap, solve_zero_sum
         >>> from mail_envs.gridworld import make_gridworld_game
         >>> game = make_gridworld_game(size=3)
         >>> expert = solve_zero_sum(game).policies

@@ -471,8 +471,8 @@ class _JobRunner:
 
     def _gridworld(self, method: str, budget: int, seed: int) -> RunRecord:
         from agents.lsvi_ucb_zero import LSVIUCBZeroBC
-        from agents.solvers import nash_gap
         from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+        from mail_envs.solvers import nash_gap
 
         game, expert, features = _gridworld_setup()
         start = time.perf_counter()
@@ -492,8 +492,8 @@ class _JobRunner:
         )
 
     def _chain(self, method: str, budget: int, seed: int) -> RunRecord:
-        from agents.solvers import nash_gap
         from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
+        from mail_envs.solvers import nash_gap
 
         game, env_fn, experts = _chain_setup()
         start = time.perf_counter()
@@ -539,8 +539,8 @@ def _record(
 @functools.cache
 def _chain_setup() -> tuple[Any, Any, list[Any]]:
     """The chain game (N = 8), its env factory and the seats' Nash experts."""
-    from agents.solvers import solve_zero_sum
     from mail_envs.chain import env, make_chain_game
+    from mail_envs.solvers import solve_zero_sum
     from mail_wrappers.table_policy import TablePolicy
 
     game = make_chain_game()
@@ -553,8 +553,8 @@ def _chain_setup() -> tuple[Any, Any, list[Any]]:
 def _gridworld_setup() -> tuple[Any, Any, list[Any]]:
     """The 3x3 Gridworld, its Nash expert and tabular features (built once)."""
     from agents.features import tabular_features
-    from agents.solvers import solve_zero_sum
     from mail_envs.gridworld import make_gridworld_game
+    from mail_envs.solvers import solve_zero_sum
 
     game = make_gridworld_game(size=3)
     expert = solve_zero_sum(game).policies

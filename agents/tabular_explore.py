@@ -22,7 +22,7 @@ the gate).
 Example:
     >>> import functools
     >>> from mail_envs.chain import env, make_chain_game
-    >>> from agents.solvers import nash_gap, solve_zero_sum
+    >>> from mail_envs.solvers import nash_gap, solve_zero_sum
     >>> from mail_wrappers.table_policy import TablePolicy
     >>> game = make_chain_game(length=3)  # the env must be the same game
     >>> env_fn = functools.partial(env, length=3)

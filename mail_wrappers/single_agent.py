@@ -8,7 +8,7 @@ These factories are the entry points of the Gymnasium ids that
 * ``mail_envs/Connect4-vs-expert-v0``: Connect Four against the bitbully
   solver expert; default seat ``player_0`` (first).
 * ``mail_envs/Gridworld-vs-expert-v0``: the Gridworld race against the Nash
-  policy of ``agents.solvers.solve_zero_sum``; default seat ``player_0``.
+  policy of ``mail_envs.solvers.solve_zero_sum``; default seat ``player_0``.
 * ``mail_envs/Chain-vs-expert-v0``: the chain game against the Nash guard;
   default seat ``player_1`` (the explorer).
 
@@ -24,9 +24,9 @@ Every factory takes ``controlled_agent``, ``flatten_observation`` (the
 ``"observation"`` Box only, for SB3 ``DQN``/``PPO``), ``opponent`` (any
 opponent policy of :class:`~mail_wrappers.frozen_opponent.FrozenOpponentWrapper`
 to replace the expert), ``seed`` and ``render_mode``; other keywords go to
-the game's env. The experts and solvers live in :mod:`agents` and are
-imported only when a factory runs (imports point downward: ``mail_envs ->
-mail_wrappers -> agents``).
+the game's env. The experts and solvers are the games' ground truth and live
+in :mod:`mail_envs` (imports point downward: ``mail_envs <- mail_wrappers <-
+agents``).
 
 ### Version History
 
@@ -38,6 +38,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mail_envs.chain import parallel_env as chain_parallel_env
+from mail_envs.connect4 import env as connect4_env
+from mail_envs.connect4.expert import Connect4Expert
+from mail_envs.gridworld import parallel_env as gridworld_parallel_env
+from mail_envs.solvers import solve_zero_sum
+from mail_envs.tictactoe import env as tictactoe_env
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.frozen_opponent import FrozenOpponentWrapper, OpponentPolicy
 from mail_wrappers.table_policy import TablePolicy
 
@@ -54,7 +61,7 @@ def nash_opponents(env: Any, controlled_agent: str) -> dict[str, TablePolicy]:
     """Nash-equilibrium policies of every other agent of a tabular env.
 
     Solves ``env.game`` (a zero-sum :class:`~mail_envs.core.TabularMarkovGame`)
-    with :func:`agents.solvers.solve_zero_sum` and wraps each opponent's table
+    with :func:`mail_envs.solvers.solve_zero_sum` and wraps each opponent's table
     in a :class:`~mail_wrappers.table_policy.TablePolicy` (finite-horizon
     games: the non-stationary policy, indexed by the env's ``num_steps``).
 
@@ -65,8 +72,6 @@ def nash_opponents(env: Any, controlled_agent: str) -> dict[str, TablePolicy]:
     Returns:
         ``{agent: policy}`` for every other agent.
     """
-    from agents.solvers import solve_zero_sum  # lazy: agents sits above us
-
     base = env.unwrapped
     game = base.game
     equilibrium = solve_zero_sum(game)
@@ -119,13 +124,9 @@ def make_tictactoe_vs_expert(
     Returns:
         The single-agent env.
     """
-    from mail_envs.tictactoe import env as make_env
-
     if opponent is None:
-        from agents.experts.tictactoe import TicTacToeMinimaxExpert
-
         opponent = TicTacToeMinimaxExpert(policy=expert_policy)  # type: ignore[arg-type]
-    env = make_env(render_mode=render_mode)
+    env = tictactoe_env(render_mode=render_mode)
     return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
@@ -151,13 +152,9 @@ def make_connect4_vs_expert(
     Returns:
         The single-agent env.
     """
-    from mail_envs.connect4 import env as make_env
-
     if opponent is None:
-        from agents.experts.connect4 import Connect4Expert
-
         opponent = Connect4Expert(mode=expert_mode)  # type: ignore[arg-type]
-    env = make_env(render_mode=render_mode)
+    env = connect4_env(render_mode=render_mode)
     return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
@@ -184,9 +181,7 @@ def make_gridworld_vs_expert(
     Returns:
         The single-agent env.
     """
-    from mail_envs.gridworld import parallel_env
-
-    env = parallel_env(render_mode=render_mode, **env_kwargs)
+    env = gridworld_parallel_env(render_mode=render_mode, **env_kwargs)
     return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 
 
@@ -216,9 +211,7 @@ def make_chain_vs_expert(
     Returns:
         The single-agent env.
     """
-    from mail_envs.chain import parallel_env
-
     if "game_seed" in env_kwargs:
         env_kwargs["seed"] = env_kwargs.pop("game_seed")
-    env = parallel_env(render_mode=render_mode, **env_kwargs)
+    env = chain_parallel_env(render_mode=render_mode, **env_kwargs)
     return _play_against(env, controlled_agent, opponent, flatten_observation, seed)

@@ -33,7 +33,7 @@ import torch
 from pettingzoo.utils.env_logger import EnvLogger
 
 import mail_envs  # noqa: F401 - registers the mail/ games
-from agents.solvers import nash_gap
+from mail_envs.solvers import nash_gap
 from mail_envs.tictactoe import make_tictactoe_game, tictactoe_states
 
 
@@ -200,8 +200,8 @@ if args.openspiel:
 # style: build its envs, time them, print side by side.
 # =============================================================================
 print("\n== Connect Four ==")
-from agents.experts import connect4 as c4_expert  # noqa: E402
-from agents.experts.connect4_opponents import random_positions  # noqa: E402
+from mail_envs.connect4 import expert as c4_expert  # noqa: E402
+from mail_envs.connect4.opponents import random_positions  # noqa: E402
 
 # --- (a) env steps/s: ours vs PettingZoo's classic connect_four_v3 ------------
 c4_ours = pettingzoo.make("aec", "mail/connect4-v0")

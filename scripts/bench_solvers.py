@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy.optimize import linprog  # noqa: E402
 
-from agents.solvers import nash_gap, solve_zero_sum  # noqa: E402
 from mail_envs.core import TabularMarkovGame  # noqa: E402
 from mail_envs.gridworld import make_gridworld_game  # noqa: E402
+from mail_envs.solvers import nash_gap, solve_zero_sum  # noqa: E402
 
 
 @dataclass(frozen=True)

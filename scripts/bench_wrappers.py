@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=Args.repeats)
     args = Args(**vars(parser.parse_args()))
     torch.set_num_threads(1)
-    from agents.experts.tictactoe import TicTacToeMinimaxExpert
+    from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
     minimax = TicTacToeMinimaxExpert()
     configs = {

@@ -4,7 +4,7 @@ Reproduces the Connect Four experiment of Viano, Freihaut et al.,
 "Multi-agent imitation learning with function approximation: linear Markov
 games and beyond": the first player's policy (``player_0``, who moves first,
 as in the paper) is learned from a perfect expert (the BitBully solver,
-uniform over the optimal moves, :class:`agents.experts.connect4.Connect4Expert`)
+uniform over the optimal moves, :class:`mail_envs.connect4.expert.Connect4Expert`)
 by
 
 * **BC**: behaviour cloning on the first player's moves in expert self-play
@@ -19,7 +19,7 @@ head (:class:`agents.policies.ResidualSEPolicy`) and BC settings. Each learned
 greedy masked policy then plays ``eval_games`` seeded games from the first
 seat against the approximate best response (``abr``), the softmax solver
 opponents of levels 1 to 5 (1 the noisiest) and the perfect solver
-(:mod:`agents.experts.connect4_opponents`, :func:`agents.evaluation.evaluate_connect4`).
+(:mod:`mail_envs.connect4.opponents`, :func:`mail_envs.connect4.evaluation.evaluate_connect4`).
 Every seed repeats the whole experiment (data, BC, evaluation games); the
 table reports, per opponent and method, the win/draw/loss rates averaged over
 the seeds with the spread over seeds (min-max) of the win rate, or with one
@@ -63,11 +63,11 @@ from agents.dqn_explore import (
     collect_expert_self_play,
     fit_bc_profile,
 )
-from agents.evaluation import Connect4Evaluation, evaluate_connect4
-from agents.experts.connect4 import Connect4Expert
-from agents.experts.connect4_opponents import evaluation_opponents
 from agents.policies import ResidualSEPolicy, SmallCNNPolicy, resolve_device
 from mail_envs.connect4 import env as connect4_env
+from mail_envs.connect4.evaluation import Connect4Evaluation, evaluate_connect4
+from mail_envs.connect4.expert import Connect4Expert
+from mail_envs.connect4.opponents import evaluation_opponents
 from mail_envs.files import atomic_savefig, atomic_write_text
 
 METHODS = {

@@ -13,7 +13,7 @@ the number of episodes ``K`` per learning player, for
 
 each with the softmax-linear BC policy over the same feature map, mean and
 min-max spread over seeds. The expert is the exact Nash equilibrium of the
-discounted game (``gamma = 0.9``); NashConv is exact (``agents.solvers``).
+discounted game (``gamma = 0.9``); NashConv is exact (``mail_envs.solvers``).
 Episodes are sampled on the game's model.
 
 Figure 1a (``--figure 1a``) is BC on expert self-play data alone, with the
@@ -54,10 +54,10 @@ from agents.features import (
     tabular_features,
 )
 from agents.lsvi_ucb_zero import LSVIUCBZeroBC
-from agents.solvers import nash_gap, solve_zero_sum
 from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
 from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
+from mail_envs.solvers import nash_gap, solve_zero_sum
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ games and beyond" on two small zero-sum games with exact NashConv:
 
 For each game, method, budget ``K`` (expert-labelled games per learning
 player) and seed, BOTH players are learned: player ``i`` plays the expert
-(the exact Nash equilibrium of the model, ``agents.solvers.solve_zero_sum``,
+(the exact Nash equilibrium of the model, ``mail_envs.solvers.solve_zero_sum``,
 played through ``TablePolicy``) and every real decision it takes (two or more
 legal actions) is labelled, while the other seat is played by
 
@@ -35,7 +35,7 @@ player with no labelled decision gets the uniform policy over its legal
 actions** (BC has nothing to fit; on the chain this is the guard whenever the
 explorer never reached the gate, and the uniform guard errs there with
 probability 1/2). The exact NashConv and per-player gains of the profile are
-computed on the model (``agents.solvers.nash_gap``).
+computed on the model (``mail_envs.solvers.nash_gap``).
 
 Recorded per run: NashConv, gains, expert queries, distinct states labelled,
 explorer moves, wall times and, on the chain, in how many of the guard's
@@ -72,13 +72,13 @@ import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from agents.solvers import nash_gap, solve_zero_sum
 from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
 from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
 from mail_envs.chain import env as chain_env
 from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import env as gridworld_env
 from mail_envs.gridworld import make_gridworld_game
+from mail_envs.solvers import nash_gap, solve_zero_sum
 from mail_wrappers.table_policy import TablePolicy
 
 GAMES = ("gridworld", "chain")

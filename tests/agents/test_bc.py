@@ -463,7 +463,7 @@ def test_constructor_validates_arguments() -> None:
 
 
 def _tictactoe_ready() -> bool:
-    names = ("mail_envs.tictactoe", "agents.experts.tictactoe", "agents.solvers")
+    names = ("mail_envs.tictactoe", "mail_envs.tictactoe.expert", "mail_envs.solvers")
     try:
         return all(importlib.util.find_spec(name) is not None for name in names)
     except ModuleNotFoundError:
@@ -477,9 +477,9 @@ def _tictactoe_ready() -> bool:
 def test_cnn_bc_on_all_tictactoe_boards_has_zero_nash_conv() -> None:
     """BC on all 4,520 non-terminal boards labelled by the deterministic minimax
     expert reproduces it: the greedy profile has exact NashConv 0."""
-    from agents.experts.tictactoe import TicTacToeMinimaxExpert
-    from agents.solvers import nash_gap
+    from mail_envs.solvers import nash_gap
     from mail_envs.tictactoe import make_tictactoe_game, tictactoe_states
+    from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
     start = time.perf_counter()
     game = make_tictactoe_game()

@@ -19,11 +19,11 @@ from agents.dqn_explore import (
     fit_bc_profile,
     run_tictactoe_comparison,
 )
-from agents.experts.tictactoe import TicTacToeMinimaxExpert
 from agents.masked_dqn import MaskedDQN
-from agents.solvers import nash_gap
+from mail_envs.solvers import nash_gap
 from mail_envs.tictactoe import env as tictactoe_env
 from mail_envs.tictactoe import make_tictactoe_game
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.elliptical import block_logdet
 from mail_wrappers.frozen_opponent import FrozenOpponentWrapper
 

@@ -12,9 +12,9 @@ from agents.imitation_theory import (
     bound_constant,
     perturb_profile,
 )
-from agents.solvers import occupancy_measure, solve_zero_sum
 from mail_envs.chain import make_chain_game
 from mail_envs.public_goods import dominant_profile, make_public_goods_game
+from mail_envs.solvers import occupancy_measure, solve_zero_sum
 from mail_envs.xor_coordination import expert_profile, make_xor_coordination_game
 
 
@@ -102,7 +102,7 @@ def _brute_force_concentrability(game, expert, phi, player, ridge):
     """max over deterministic deviations of ||E_dev phi||_{Sigma^-1}, densely."""
     import itertools
 
-    from agents.solvers import occupancy_measure
+    from mail_envs.solvers import occupancy_measure
 
     occ_e = occupancy_measure(game, expert).player_state_action[player]
     flat = phi.reshape(-1, phi.shape[2])

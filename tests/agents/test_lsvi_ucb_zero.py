@@ -334,8 +334,8 @@ def test_lsvi_opens_a_combination_lock(seed):
 def _saturated_fraction(beta: float) -> float:
     """Share of the explorer's visited decisions whose legal Q-values all equal H."""
     from agents.features import tabular_features
-    from agents.solvers import solve_zero_sum
     from mail_envs.gridworld import make_gridworld_game
+    from mail_envs.solvers import solve_zero_sum
 
     game = make_gridworld_game(size=3)
     expert = solve_zero_sum(game).policies
@@ -490,7 +490,7 @@ def test_uniform_explorer_plays_uniformly():
 # ---------------------------------------------------------------- Gridworld
 def _gridworld_setup():
     gridworld = pytest.importorskip("mail_envs.gridworld")
-    solvers = pytest.importorskip("agents.solvers")
+    solvers = pytest.importorskip("mail_envs.solvers")
     game = gridworld.make_gridworld_game(size=3)
     tables = tuple(np.asarray(p) for p in solvers.solve_zero_sum(game).policies)
     return game, tables, solvers.nash_gap

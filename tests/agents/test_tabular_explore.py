@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.solvers import nash_gap, solve_zero_sum
 from agents.tabular_explore import collect_per_player, fit_bc_or_uniform, uniform_legal
 from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
 from mail_envs.chain import env as chain_env
+from mail_envs.solvers import nash_gap, solve_zero_sum
 from mail_wrappers.table_policy import TablePolicy
 
 GAME = make_chain_game()

@@ -281,8 +281,8 @@ def test_pettingzoo_checkers():
 
 
 def test_closed_forms_agree_with_the_solvers():
-    """Cross-check with agents.solvers (Shapley/Hoffman-Karp, exact best responses)."""
-    solvers = pytest.importorskip("agents.solvers")
+    """Cross-check with mail_envs.solvers (Shapley/Hoffman-Karp, exact best responses)."""
+    solvers = pytest.importorskip("mail_envs.solvers")
     game = make_chain_game(length=6, num_actions=3, seed=1)
     layout = chain_layout(length=6, num_actions=3, seed=1)
     eq = solvers.solve_zero_sum(game)

@@ -292,7 +292,7 @@ def test_env_plays_the_race():
 
 def test_equilibrium_value_by_the_solver():
     """The symmetric race is worth 0; a player next to a free goal is worth 10."""
-    solvers = pytest.importorskip("agents.solvers")
+    solvers = pytest.importorskip("mail_envs.solvers")
     game, layout = make_gridworld_game(3), gridworld_layout(3)
     eq = solvers.solve_zero_sum(game)
     assert eq.value[0] == pytest.approx(0.0, abs=1e-9)

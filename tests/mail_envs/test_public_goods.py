@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test
 
-from agents.solvers import best_response, nash_gap
 from mail_envs.public_goods import (
     dominant_profile,
     make_public_goods_game,
     parallel_env,
 )
+from mail_envs.solvers import best_response, nash_gap
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pettingzoo.test import api_test, parallel_api_test
 
-from agents.solvers import nash_gap, occupancy_measure
+from mail_envs.solvers import nash_gap, occupancy_measure
 from mail_envs.xor_coordination import (
     env,
     expert_profile,

@@ -110,7 +110,7 @@ def test_tictactoe_expert_is_never_beaten():
 
 
 def test_gridworld_opponent_is_the_solver_equilibrium():
-    from agents.solvers import solve_zero_sum
+    from mail_envs.solvers import solve_zero_sum
 
     env = gym.make("mail_envs/Gridworld-vs-expert-v0", controlled_agent="player_1")
     opponent = env.unwrapped._policies["player_0"]

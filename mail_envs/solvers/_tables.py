@@ -1,6 +1,6 @@
 """Shared array plumbing of the solvers: policy tables, joint policies, transitions.
 
-Private to :mod:`agents.solvers`; every function is vectorized over states.
+Private to :mod:`mail_envs.solvers`; every function is vectorized over states.
 
 Finite-horizon solvers read a game through its :class:`GameSupport` (built once
 per game and cached): the legal ``(state, joint action)`` pairs only, i.e. the

@@ -14,8 +14,8 @@ JASA 22, 1927), which stay inside [0, 1] and keep their coverage for rates
 near 0 or 1, where a learner's loss rate against a good opponent usually is.
 
 Example:
-    >>> from agents.experts.connect4 import Connect4Expert
-    >>> from agents.experts.connect4_opponents import SoftmaxSolverOpponent
+    >>> from mail_envs.connect4.expert import Connect4Expert
+    >>> from mail_envs.connect4.opponents import SoftmaxSolverOpponent
     >>> result = evaluate_connect4(
     ...     Connect4Expert(), {"softmax-1": SoftmaxSolverOpponent.level(1)},
     ...     n_games=4, seed=0, seats=("first",), progress=False)

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from agents.evaluation import (
+from mail_envs.connect4 import env as connect4_env
+from mail_envs.connect4.evaluation import (
     Connect4Evaluation,
     evaluate_connect4,
     play_connect4_games,
     wilson_interval,
 )
-from mail_envs.connect4 import env as connect4_env
 
 
 def _column_policy(col: int):

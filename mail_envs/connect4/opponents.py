@@ -3,7 +3,7 @@
 Connect Four is too large for an exact Nash gap, so a learned policy is
 measured by its results against opponents that probe it in different ways.
 All of them are :class:`~mail_envs.core.BatchedPolicy` objects that read the
-exact move scores of :mod:`agents.experts.connect4` (the BitBully solver):
+exact move scores of :mod:`mail_envs.connect4.expert` (the BitBully solver):
 
 * :class:`SoftmaxSolverOpponent` — noisy perfect play. In a position with
   legal moves ``m`` and solver scores ``s(m)`` it plays ``m`` with probability
@@ -42,13 +42,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.experts.connect4 import (
+from mail_envs.connect4 import rules
+from mail_envs.connect4.expert import (
     Connect4Expert,
     batch_move_scores,
     optimal_move_mask,
     positions_from_observations,
 )
-from mail_envs.connect4 import rules
 from mail_envs.core import BatchedPolicy
 
 __all__ = [

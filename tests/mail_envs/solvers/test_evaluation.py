@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.solvers import _tables as tables_module
-from agents.solvers import (
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers import _tables as tables_module
+from mail_envs.solvers import (
     best_response,
     nash_gap,
     policy_evaluation,
     solve_zero_sum,
 )
-from agents.solvers._tables import DENSE_MAX_STATES, game_support
-from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers._tables import DENSE_MAX_STATES, game_support
 
 
 @pytest.mark.parametrize("num_actions", [(2, 3), (2, 2, 2), (3,)])
@@ -572,7 +572,7 @@ def test_illegal_mass_within_tolerance_is_never_played(ref) -> None:
 
 
 def test_tictactoe_reachable_sweep_matches_full_sweep() -> None:
-    from agents.solvers.evaluation import _finite_sweep
+    from mail_envs.solvers.evaluation import _finite_sweep
     from mail_envs.tictactoe import make_tictactoe_game
 
     game = make_tictactoe_game()

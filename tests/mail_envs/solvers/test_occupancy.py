@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.solvers import occupancy_measure, policy_evaluation
+from mail_envs.solvers import occupancy_measure, policy_evaluation
 
 
 @pytest.mark.parametrize("num_actions", [(2, 3), (2, 2, 2)])

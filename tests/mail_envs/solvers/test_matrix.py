@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from agents.solvers.matrix import (
+from mail_envs.solvers.matrix import (
     MatrixGameSolution,
     solve_matrix_game,
     solve_matrix_games,

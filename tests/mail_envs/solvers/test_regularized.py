@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.solvers import nash_gap
-from agents.solvers.regularized import solve_logit_equilibrium
 from mail_envs.core import TabularMarkovGame
 from mail_envs.random_games import make_random_zero_sum_game
+from mail_envs.solvers import nash_gap
+from mail_envs.solvers.regularized import solve_logit_equilibrium
 
 
 def _softmax(z):

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from agents.solvers import (
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers import (
     backward_induction,
     nash_gap,
     solve_zero_sum,
     solve_zero_sum_discounted,
 )
-from mail_envs.core import TabularMarkovGame
 
 
 def lp_value(payoff: np.ndarray, row_mask: np.ndarray, col_mask: np.ndarray) -> float:

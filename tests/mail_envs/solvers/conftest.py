@@ -1,6 +1,6 @@
 """Random tabular games and dense reference computations for the solver tests.
 
-Everything here is written independently of :mod:`agents.solvers`: dense
+Everything here is written independently of :mod:`mail_envs.solvers`: dense
 matrices built with explicit loops over tiny games, so that the vectorized
 solvers are checked against plain textbook formulas.
 """

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.experts.tictactoe import TicTacToeMinimaxExpert, minimax_tables
-from agents.solvers import best_response, nash_gap
+from mail_envs.solvers import best_response, nash_gap
 from mail_envs.tictactoe import make_tictactoe_game, tictactoe_states
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert, minimax_tables
 
 pyspiel = pytest.importorskip("pyspiel")
 op_policy = pytest.importorskip("open_spiel.python.policy")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.evaluation import evaluate_connect4, play_connect4_games
-from agents.experts.connect4 import Connect4Expert
-from agents.experts.connect4_opponents import (
+from mail_envs.connect4.evaluation import evaluate_connect4, play_connect4_games
+from mail_envs.connect4.expert import Connect4Expert
+from mail_envs.connect4.opponents import (
     estimate_softmax_entropy,
     evaluation_opponents,
 )

@@ -15,8 +15,8 @@ import numpy as np
 import pettingzoo
 import pytest
 
-from agents.experts.tictactoe import TicTacToeMinimaxExpert, minimax_tables
 from mail_envs.tictactoe import env, make_tictactoe_game, rules, tictactoe_states
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert, minimax_tables
 
 
 def _won(board: tuple[int, ...]) -> bool:

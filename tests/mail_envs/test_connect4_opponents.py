@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.experts.connect4 import batch_move_scores, positions_from_observations
-from agents.experts.connect4_opponents import (
+from mail_envs.connect4 import rules
+from mail_envs.connect4.expert import batch_move_scores, positions_from_observations
+from mail_envs.connect4.opponents import (
     SOFTMAX_LEVEL_TEMPERATURES,
     ApproximateBestResponse,
     SoftmaxSolverOpponent,
@@ -15,7 +16,6 @@ from agents.experts.connect4_opponents import (
     immediately_losing_moves,
     random_positions,
 )
-from mail_envs.connect4 import rules
 
 
 def _obs(moves: str) -> tuple[np.ndarray, np.ndarray]:

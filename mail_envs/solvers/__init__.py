@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from agents.solvers.evaluation import (
+from mail_envs.solvers.evaluation import (
     BestResponse,
     NashGapResult,
     best_response,
     nash_gap,
     policy_evaluation,
 )
-from agents.solvers.markov import (
+from mail_envs.solvers.markov import (
     Equilibrium,
     backward_induction,
     solve_zero_sum,
     solve_zero_sum_discounted,
 )
-from agents.solvers.matrix import (
+from mail_envs.solvers.matrix import (
     MatrixGameSolution,
     MatrixGameSolutions,
     solve_matrix_game,
     solve_matrix_games,
 )
-from agents.solvers.occupancy import OccupancyMeasure, occupancy_measure
+from mail_envs.solvers.occupancy import OccupancyMeasure, occupancy_measure
 
 __all__ = [
     "BestResponse",

@@ -7,8 +7,9 @@ import pytest
 from bitbully import bitbully_core as bbc
 from pettingzoo.classic.connect_four import connect_four as connect_four_v3
 
-from agents.experts import connect4 as expert_module
-from agents.experts.connect4 import (
+from mail_envs.connect4 import expert as expert_module
+from mail_envs.connect4 import rules
+from mail_envs.connect4.expert import (
     Connect4Expert,
     batch_move_scores,
     move_scores,
@@ -17,7 +18,6 @@ from agents.experts.connect4 import (
     positions_from_observations,
     shared_solver,
 )
-from mail_envs.connect4 import rules
 
 
 def _pettingzoo_after(moves: str) -> tuple[np.ndarray, np.ndarray]:

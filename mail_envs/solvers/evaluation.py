@@ -9,7 +9,7 @@ policy per player) and use the game's own objective:
 * **finite horizon** ``H``: ``V_{i,h}(s) = E[sum_{t=h}^{H-1} gamma^{t-h} r_i]``
   by backward induction over the steps, for any ``gamma`` in ``(0, 1]``. It
   runs over the legal ``(state, joint action)`` pairs only (joint actions
-  whose every component is legal; see :class:`~agents.solvers._tables.GameSupport`),
+  whose every component is legal; see :class:`~mail_envs.solvers._tables.GameSupport`),
   which in turn-based games is a small fraction of ``S * A_joint``, and
   :func:`nash_gap`, which only needs values at the initial distribution,
   evaluates the profile and every best response in one sweep that visits, at
@@ -46,7 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.solvers._tables import (
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers._tables import (
     PolicyLike,
     game_support,
     joint_policy,
@@ -56,7 +57,6 @@ from agents.solvers._tables import (
     solve_discounted,
     transition_matrix,
 )
-from mail_envs.core import TabularMarkovGame
 
 __all__ = [
     "BestResponse",

@@ -16,7 +16,7 @@
   - ``"value_iteration"``: Shapley's ``V <- T V`` until ``|T V - V| <= tol``.
 
   Every state's matrix game is solved in one batched call
-  (:func:`~agents.solvers.matrix.solve_matrix_games`).
+  (:func:`~mail_envs.solvers.matrix.solve_matrix_games`).
 * Finite-horizon games: backward induction over the steps, one batch of matrix
   games per step; the equilibrium is non-stationary, ``(H, S, A_i)``. Turn-based
   games need nothing special: the non-mover's single no-op makes each matrix
@@ -34,10 +34,10 @@ from typing import Literal
 
 import numpy as np
 
-from agents.solvers._tables import expected_next
-from agents.solvers.evaluation import _best_response, _evaluate
-from agents.solvers.matrix import MatrixGameSolutions, solve_matrix_games
 from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers._tables import expected_next
+from mail_envs.solvers.evaluation import _best_response, _evaluate
+from mail_envs.solvers.matrix import MatrixGameSolutions, solve_matrix_games
 
 __all__ = [
     "Equilibrium",
@@ -119,7 +119,7 @@ def solve_zero_sum_discounted(
             iterations.
 
     Example:
-        >>> from agents.solvers import nash_gap
+        >>> from mail_envs.solvers import nash_gap
         >>> from mail_envs.random_games import make_random_zero_sum_game
         >>> game = make_random_zero_sum_game(num_states=6, seed=0)
         >>> eq = solve_zero_sum_discounted(game)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.solvers._tables import (
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers._tables import (
     PolicyLike,
     game_support,
     joint_policy,
@@ -37,7 +38,6 @@ from agents.solvers._tables import (
     solve_discounted,
     transition_matrix,
 )
-from mail_envs.core import TabularMarkovGame
 
 __all__ = ["OccupancyMeasure", "occupancy_measure"]
 
@@ -73,7 +73,7 @@ def occupancy_measure(
     Args:
         game: The game.
         policies: One policy per player (tables or batched callables; see
-            :func:`agents.solvers.policy_evaluation`).
+            :func:`mail_envs.solvers.policy_evaluation`).
         normalized: Return distributions (default) or expected (discounted)
             visit counts.
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.solvers._tables import expected_next
 from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers._tables import expected_next
 
 __all__ = ["LogitEquilibrium", "solve_logit_equilibrium"]
 

@@ -1,1 +1,0 @@
-"""Experts: batched policies that play (near-)equilibrium strategies."""
