@@ -8,7 +8,7 @@ LSVI-UCB-ZERO-BC). For every player ``i`` whose policy is learned:
    "uniform over optimal moves" expert) and every decision it takes is a
    labelled example ``(observation, action mask, expert action)``;
 2. the OTHER seat is played by an *explorer*, a masked SB3 DQN
-   (:class:`agents.masked_dqn.MaskedDQN`) whose reward is replaced by the
+   (:class:`agents.deep.masked_dqn.MaskedDQN`) whose reward is replaced by the
    elliptical bonus (reward-free exploration)::
 
        r(s, a) = beta * ||phi(s, a)||_{Lambda^-1},
@@ -70,7 +70,7 @@ from stable_baselines3.common.callbacks import (
 )
 
 from agents.bc import BCMetrics, BCTrainer, deduplicate
-from agents.masked_dqn import MaskedDQN, sample_legal_actions
+from agents.deep.masked_dqn import MaskedDQN, sample_legal_actions
 from agents.policies import MLPPolicy, PolicyHead, SmallCNNPolicy, TorchPolicy
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import call_policy, sample_actions

@@ -47,7 +47,8 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from agents.policies import PolicyHead, build_policy_head, resolve_device
+from agents.common import resolve_device
+from agents.policies import PolicyHead, build_policy_head
 from mail_envs.files import atomic_write
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "PolicyFiles", "load_policy", "save_policy"]

@@ -335,7 +335,7 @@ class Pipeline:
                 or value < 1
             ):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        from agents.policies import resolve_device
+        from agents.common import resolve_device
 
         resolve_device(device)  # a bad or missing device fails here, not in a worker
         self.game = game
@@ -416,7 +416,7 @@ def _mp_context(
     CPU thread pool) once the parent has used it: a forked worker with more
     than one thread can deadlock.
     """
-    from agents.policies import resolve_device
+    from agents.common import resolve_device
 
     if (
         resolve_device(device).type == "cpu"
@@ -470,8 +470,8 @@ class _JobRunner:
         )
 
     def _gridworld(self, method: str, budget: int, seed: int) -> RunRecord:
-        from agents.lsvi_ucb_zero import LSVIUCBZeroBC
-        from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+        from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
+        from agents.linear.rollouts import expert_self_play_bc, uniform_explore_bc
         from mail_envs.solvers import nash_gap
 
         game, expert, features = _gridworld_setup()
@@ -552,7 +552,7 @@ def _chain_setup() -> tuple[Any, Any, list[Any]]:
 @functools.cache
 def _gridworld_setup() -> tuple[Any, Any, list[Any]]:
     """The 3x3 Gridworld, its Nash expert and tabular features (built once)."""
-    from agents.features import tabular_features
+    from agents.linear.features import tabular_features
     from mail_envs.gridworld import make_gridworld_game
     from mail_envs.solvers import solve_zero_sum
 

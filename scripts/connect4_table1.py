@@ -57,13 +57,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import mail_envs
+from agents.common import resolve_device
 from agents.dqn_explore import (
     ExpertLabels,
     collect_dqn_explore,
     collect_expert_self_play,
     fit_bc_profile,
 )
-from agents.policies import ResidualSEPolicy, SmallCNNPolicy, resolve_device
+from agents.policies import ResidualSEPolicy, SmallCNNPolicy
 from mail_envs.connect4 import env as connect4_env
 from mail_envs.connect4.evaluation import Connect4Evaluation, evaluate_connect4
 from mail_envs.connect4.expert import Connect4Expert

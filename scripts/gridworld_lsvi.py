@@ -6,7 +6,7 @@ games and beyond": the exact NashConv of the learned profile as a function of
 the number of episodes ``K`` per learning player, for
 
 * LSVI-UCB-ZERO-BC with tabular (one-hot) and with relational features
-  (``agents.features``), paper defaults ``beta = 10``, ``lambda = 0.1``,
+  (``agents.linear.features``), paper defaults ``beta = 10``, ``lambda = 0.1``,
   ``H = 10``;
 * uniform-exploration BC (the explorer plays uniformly at random);
 * BC on expert self-play data (the offline baseline),
@@ -18,7 +18,7 @@ Episodes are sampled on the game's model.
 
 Figure 1a (``--figure 1a``) is BC on expert self-play data alone, with the
 three feature maps: tabular, relational and the learned deep-linear map
-(``agents.features.fit_deep_linear_features``: an MLP fitted by BC to the
+(``agents.linear.features.fit_deep_linear_features``: an MLP fitted by BC to the
 expert's policy table on all states, so the map encodes the expert itself).
 
 Run (from the repository root):
@@ -48,13 +48,13 @@ import numpy as np
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import mail_envs
-from agents.features import (
+from agents.linear.features import (
     fit_deep_linear_features,
     relational_features,
     tabular_features,
 )
-from agents.lsvi_ucb_zero import LSVIUCBZeroBC
-from agents.uniform_explore import expert_self_play_bc, uniform_explore_bc
+from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
+from agents.linear.rollouts import expert_self_play_bc, uniform_explore_bc
 from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
 from mail_envs.solvers import nash_gap, solve_zero_sum

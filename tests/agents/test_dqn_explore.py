@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pettingzoo.utils.wrappers import BaseWrapper
 
+from agents.deep.masked_dqn import MaskedDQN
 from agents.dqn_explore import (
     CriticEllipticalBonus,
     DQNExploreBC,
@@ -19,7 +20,6 @@ from agents.dqn_explore import (
     fit_bc_profile,
     run_tictactoe_comparison,
 )
-from agents.masked_dqn import MaskedDQN
 from mail_envs.solvers import nash_gap
 from mail_envs.tictactoe import env as tictactoe_env
 from mail_envs.tictactoe import make_tictactoe_game

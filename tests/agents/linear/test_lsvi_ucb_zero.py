@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.lsvi_ucb_zero import LSVIUCBZero, LSVIUCBZeroBC, optimistic_q_values
-from agents.uniform_explore import (
+from agents.linear.lsvi_ucb_zero import LSVIUCBZero, LSVIUCBZeroBC, optimistic_q_values
+from agents.linear.rollouts import (
     expert_self_play_bc,
     fit_softmax_linear,
     rollout,
@@ -333,7 +333,7 @@ def test_lsvi_opens_a_combination_lock(seed):
 
 def _saturated_fraction(beta: float) -> float:
     """Share of the explorer's visited decisions whose legal Q-values all equal H."""
-    from agents.features import tabular_features
+    from agents.linear.features import tabular_features
     from mail_envs.gridworld import make_gridworld_game
     from mail_envs.solvers import solve_zero_sum
 
@@ -513,7 +513,7 @@ def test_gridworld_acceptance_k50_tabular_beats_expert_self_play_bc():
 
 
 def test_gridworld_relational_features_generalize_from_few_episodes():
-    features_module = pytest.importorskip("agents.features")
+    features_module = pytest.importorskip("agents.linear.features")
     game, expert, nash_gap = _gridworld_setup()
     features = [features_module.relational_features(game, i) for i in range(2)]
     result = LSVIUCBZeroBC(num_episodes=5, seed=0).run(game, expert, features)
@@ -531,7 +531,7 @@ def test_gridworld_acceptance_k50_every_seed(seed):
 
 @pytest.mark.slow  # a subprocess importing torch: ~5-25 s depending on load
 def test_reproduction_script_quick_run_writes_json_and_png(tmp_path):
-    pytest.importorskip("agents.features")
+    pytest.importorskip("agents.linear.features")
     script = Path(__file__).resolve().parents[2] / "scripts" / "gridworld_lsvi.py"
     env = dict(os.environ, MPLBACKEND="Agg")
     cmd = [sys.executable, str(script), "--budgets", "2", "4", "--seeds", "3"]

@@ -20,7 +20,7 @@ model (:class:`~mail_envs.core.TabularMarkovGame`) is available:
 * the two baselines of the paper's Gridworld figure: :func:`uniform_explore_bc`
   (the explorer plays uniformly among its legal actions) and
   :func:`expert_self_play_bc` (the explorer follows the expert too: BC on
-  expert self-play data). :class:`~agents.lsvi_ucb_zero.LSVIUCBZeroBC`
+  expert self-play data). :class:`~agents.linear.lsvi_ucb_zero.LSVIUCBZeroBC`
   replaces the fixed explorer by LSVI-UCB with zero reward.
 
 Episodes are sampled on the model rather than by stepping the PettingZoo env:

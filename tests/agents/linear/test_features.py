@@ -1,4 +1,4 @@
-"""Tests of agents.features: tabular, relational and deep-linear Gridworld maps."""
+"""Tests of agents.linear.features: tabular, relational and deep-linear Gridworld maps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.features import (
+from agents.linear.features import (
     COMPASS,
     RELATIONAL_FEATURE_NAMES,
     DeepLinearFeatures,

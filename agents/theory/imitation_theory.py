@@ -67,7 +67,7 @@ from typing import Literal
 import numpy as np
 import scipy.linalg
 
-from agents.imitation_error import bc_error
+from agents.theory.imitation_error import bc_error
 from mail_envs.core import TabularMarkovGame
 from mail_envs.solvers import best_response, nash_gap, occupancy_measure
 from mail_envs.solvers._tables import (

@@ -19,7 +19,7 @@ small number. The heads:
   squeeze-and-excitation blocks (Hu et al., "Squeeze-and-Excitation Networks",
   CVPR 2018), for Connect Four's ``(6, 7, 2)`` observation.
 
-:class:`TorchPolicy` turns any head into a numpy :class:`~mail_envs.core.BatchedPolicy`
+:class:`~agents.policies.TorchPolicy` turns any head into a numpy :class:`~mail_envs.core.BatchedPolicy`
 (``policy(observations, masks) -> probs``), so that ``game.policy_table`` and
 the exact Nash-gap solvers evaluate a network in one batched call.
 
@@ -29,6 +29,7 @@ is how :mod:`agents.io` loads saved weights without pickle.
 Example:
     >>> import numpy as np
     >>> head = MLPPolicy(observation_shape=(4,), num_actions=3, seed=0)
+    >>> from agents.policies import TorchPolicy
     >>> policy = TorchPolicy(head, mode="stochastic")
     >>> probs = policy(np.eye(4, dtype=np.float32)[:2], np.array([[1, 0, 1], [0, 1, 0]], bool))
     >>> float(probs[0, 1]), float(probs[1, 1])
@@ -42,7 +43,7 @@ import contextlib
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -56,10 +57,8 @@ __all__ = [
     "PolicyHead",
     "ResidualSEPolicy",
     "SmallCNNPolicy",
-    "TorchPolicy",
     "apply_action_mask",
     "build_policy_head",
-    "resolve_device",
 ]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -67,45 +66,6 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
     "gelu": nn.GELU,
 }
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``"auto"`` to CUDA when available, else CPU.
-
-    Args:
-        device: ``"auto"``, or anything :class:`torch.device` accepts.
-
-    Returns:
-        The torch device.
-
-    Raises:
-        ValueError: If ``device`` is not a valid device string, or names a
-            CUDA device that this machine (or this torch build) does not have.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = device if isinstance(device, torch.device) else torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}"
-        ) from exc
-    if resolved.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ValueError(
-                f"device {str(device)!r} needs CUDA, which is not available here "
-                f"(torch {torch.__version__}); use 'cpu' or 'auto'"
-            )
-        if resolved.index is not None and resolved.index >= count:
-            raise ValueError(
-                f"device {str(device)!r}: this machine has {count} CUDA device(s)"
-            )
-    return resolved
 
 
 def apply_action_mask(logits: torch.Tensor, action_masks: torch.Tensor) -> torch.Tensor:
@@ -219,7 +179,7 @@ class FeatureLinearPolicy(PolicyHead):
     """Softmax-linear policy ``pi(a | s) ∝ exp(theta^T phi(s, a))``.
 
     The feature map is either a table ``phi`` of shape ``(S, A, d)`` (what the
-    functions of :mod:`agents.features` return), looked up through the
+    functions of :mod:`agents.linear.features` return), looked up through the
     observation as ``phi(o, a) = sum_s o_s phi[s, a]`` — for the default
     one-hot state observations of :class:`~mail_envs.core.TabularMarkovGame`
     this is exactly ``phi[s, a]`` —, or a torch callable ``feature_fn(obs) ->
@@ -367,7 +327,7 @@ class MLPPolicy(PolicyHead):
 
     ``embed`` is the last hidden layer ``h(o)``, so the logits are
     ``W h(o) + b`` — the structure behind the deep-linear feature map
-    ``phi(s, a) = e_a (x) h(s)`` of :mod:`agents.features`.
+    ``phi(s, a) = e_a (x) h(s)`` of :mod:`agents.linear.features`.
 
     Args:
         observation_shape: Shape of one observation (flattened on input).
@@ -648,158 +608,3 @@ def build_policy_head(architecture: str, config: dict[str, Any]) -> PolicyHead:
         raise ValueError(
             f"invalid config for {architecture!r}: {config!r} ({exc})"
         ) from exc
-
-
-def _as_batch(
-    head: PolicyHead, observations: np.ndarray, action_masks: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    obs = np.asarray(observations)
-    masks = np.asarray(action_masks)
-    if masks.ndim != 2 or masks.shape[1] != head.num_actions:
-        raise ValueError(
-            f"action_masks must have shape (B, {head.num_actions}), got {masks.shape}"
-        )
-    if obs.shape != (masks.shape[0], *head.observation_shape):
-        raise ValueError(
-            f"observations must have shape (B, *{head.observation_shape}) with "
-            f"B={masks.shape[0]}, got {obs.shape}"
-        )
-    masks = masks.astype(bool, copy=False)
-    empty = np.flatnonzero(~masks.any(axis=1))
-    if empty.size:
-        raise ValueError(f"action_masks row {empty[0]} has no legal action")
-    return obs, masks
-
-
-class TorchPolicy:
-    """A policy head as a numpy :class:`~mail_envs.core.BatchedPolicy`.
-
-    ``policy(observations, masks) -> probs`` runs the head without gradients in
-    eval mode, in chunks of ``batch_size``, and returns float64 probabilities
-    that are exactly 0 on illegal actions.
-
-    Args:
-        head: The policy head (moved to ``device``, set to eval mode).
-        mode: ``"stochastic"`` (softmax of the masked logits) or ``"greedy"``
-            (one-hot argmax over legal actions, lowest index on ties).
-        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
-        batch_size: Largest chunk sent to the head at once.
-
-    Raises:
-        ValueError: If ``mode`` or ``batch_size`` is invalid.
-
-    Example:
-        >>> import numpy as np
-        >>> head = LinearPolicy(observation_shape=(2,), num_actions=3, seed=0)
-        >>> greedy = TorchPolicy(head, mode="greedy")
-        >>> greedy(np.ones((1, 2), np.float32), np.array([[False, True, False]]))
-        array([[0., 1., 0.]])
-    """
-
-    def __init__(
-        self,
-        head: PolicyHead,
-        *,
-        mode: Literal["stochastic", "greedy"] = "stochastic",
-        device: str | torch.device = "auto",
-        batch_size: int = 8192,
-    ) -> None:
-        if not isinstance(head, PolicyHead):
-            raise TypeError(f"head must be a PolicyHead, got {type(head).__name__}")
-        if mode not in ("stochastic", "greedy"):
-            raise ValueError(f"mode must be 'stochastic' or 'greedy', got {mode!r}")
-        self.device = resolve_device(device)
-        self.head = head.to(self.device).eval()
-        self.mode = mode
-        self.batch_size = _check_positive("batch_size", batch_size)
-
-    @property
-    def observation_shape(self) -> tuple[int, ...]:
-        """Shape of one observation."""
-        return self.head.observation_shape
-
-    @property
-    def num_actions(self) -> int:
-        """Number of actions."""
-        return self.head.num_actions
-
-    def logits(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
-        """Masked logits as float64 numpy ``(B, A)`` (``-inf`` on illegal actions).
-
-        Args:
-            observations: ``(B, *obs_shape)`` observations.
-            action_masks: ``(B, A)`` boolean legal-action masks.
-
-        Returns:
-            ``(B, A)`` masked logits.
-
-        Raises:
-            ValueError: If shapes disagree or a row has no legal action.
-        """
-        obs, masks = _as_batch(self.head, observations, action_masks)
-        self.head.eval()
-        chunks = []
-        with torch.inference_mode():
-            for start in range(0, max(len(obs), 1), self.batch_size):
-                # np.array copies: game arrays are read-only, torch wants writable memory.
-                o = torch.as_tensor(
-                    np.array(obs[start : start + self.batch_size]), device=self.device
-                )
-                m = torch.as_tensor(
-                    np.array(masks[start : start + self.batch_size]), device=self.device
-                )
-                chunks.append(self.head(o, m).double().cpu().numpy())
-        return np.concatenate(chunks, axis=0)
-
-    def __call__(
-        self, observations: np.ndarray, action_masks: np.ndarray
-    ) -> np.ndarray:
-        """Action probabilities ``(B, A)``, exactly 0 on illegal actions.
-
-        Args:
-            observations: ``(B, *obs_shape)`` observations.
-            action_masks: ``(B, A)`` boolean legal-action masks.
-
-        Returns:
-            float64 ``(B, A)`` probabilities (one-hot rows in greedy mode).
-
-        Raises:
-            ValueError: If shapes disagree or a row has no legal action.
-        """
-        logits = self.logits(observations, action_masks)
-        if self.mode == "greedy":
-            out = np.zeros_like(logits)
-            # np.argmax returns the first maximum: the lowest index on ties.
-            out[np.arange(len(logits)), np.argmax(logits, axis=1)] = 1.0
-            return out
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-
-    def sample(
-        self,
-        observations: np.ndarray,
-        action_masks: np.ndarray,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """Sample one action per row from :meth:`__call__`'s probabilities.
-
-        Args:
-            observations: ``(B, *obs_shape)`` observations.
-            action_masks: ``(B, A)`` boolean legal-action masks.
-            rng: The random stream (one uniform draw per row).
-
-        Returns:
-            ``(B,)`` int64 actions, always legal.
-
-        Raises:
-            TypeError: If ``rng`` is not a ``numpy.random.Generator``.
-        """
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"rng must be a numpy.random.Generator, got {type(rng).__name__}"
-            )
-        probs = self(observations, action_masks)
-        cdf = np.cumsum(probs, axis=1)
-        u = rng.random(len(probs))[:, None] * cdf[:, -1:]
-        # First index whose cdf exceeds u: never one with zero probability.
-        return np.argmax(cdf > u, axis=1).astype(np.int64)

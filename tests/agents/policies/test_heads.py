@@ -13,6 +13,7 @@ import safetensors.torch
 import torch
 
 from agents import io as policy_io
+from agents.common import resolve_device
 from agents.io import load_policy, save_policy
 from agents.policies import (
     ARCHITECTURES,
@@ -25,7 +26,6 @@ from agents.policies import (
     TorchPolicy,
     apply_action_mask,
     build_policy_head,
-    resolve_device,
 )
 
 

@@ -40,7 +40,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from agents.policies import PolicyHead, TorchPolicy, apply_action_mask, resolve_device
+from agents.common import resolve_device
+from agents.policies import PolicyHead, TorchPolicy, apply_action_mask
 
 __all__ = [
     "BCMetrics",

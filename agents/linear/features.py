@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 from agents.bc import BCMetrics, BCTrainer
-from agents.policies import MLPPolicy, PolicyHead, resolve_device
+from agents.common import resolve_device
+from agents.policies import MLPPolicy, PolicyHead
 from mail_envs.core import TabularMarkovGame
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.logger import configure
 
-from agents.masked_dqn import (
+from agents.deep.masked_dqn import (
     MASKED_Q_VALUE,
     MaskedDQN,
     MaskedQNetwork,

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.uniform_explore import (
+from agents.linear.rollouts import (
     ExpertLabels,
     ImitationResult,
     Trajectories,
@@ -327,7 +327,7 @@ class LSVIUCBZeroBC:
     (player ``(i + 1) % n``) runs :class:`LSVIUCBZero` for ``K`` episodes over
     its feature map; BC with the softmax-linear policy over player ``i``'s
     feature map on ``i``'s expert labels gives ``pi_i``
-    (:func:`~agents.uniform_explore.fit_softmax_linear`). The learned profile
+    (:func:`~agents.linear.rollouts.fit_softmax_linear`). The learned profile
     is ``(pi_0, ..., pi_{n-1})``; evaluate it exactly with
     :func:`mail_envs.solvers.nash_gap`.
 
@@ -340,7 +340,7 @@ class LSVIUCBZeroBC:
         seed: Seed; each player's run gets its own child stream.
 
     Example:
-        >>> from agents.features import tabular_features
+        >>> from agents.linear.features import tabular_features
         >>> from mail_envs.solvers import nash_gap, solve_zero_sum
         >>> from mail_envs.gridworld import make_gridworld_game
         >>> game = make_gridworld_game(size=3)
@@ -387,7 +387,7 @@ class LSVIUCBZeroBC:
                 explorer's features for LSVI and the learner's BC policy class.
 
         Returns:
-            The :class:`~agents.uniform_explore.ImitationResult`
+            The :class:`~agents.linear.rollouts.ImitationResult`
             (``method="lsvi-ucb-zero"``).
 
         Raises:
