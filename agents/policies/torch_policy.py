@@ -66,6 +66,7 @@ class TorchPolicy:
 
     Example:
         >>> import numpy as np
+        >>> from agents.policies.heads import LinearPolicy
         >>> head = LinearPolicy(observation_shape=(2,), num_actions=3, seed=0)
         >>> greedy = TorchPolicy(head, mode="greedy")
         >>> greedy(np.ones((1, 2), np.float32), np.array([[False, True, False]]))
