@@ -12,33 +12,21 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
-from mail_envs.core import TabularMarkovGame
+import gymnasium
+import torch
+
+from agents.methods import METHODS
+from agents.pipeline import GAME_SPECS, Pipeline
+from mail_envs.registration import GAMES
+from mail_envs.solvers import nash_gap
 
 __all__ = ["main"]
 
 
-def _tabular_factories() -> dict[str, Callable[..., TabularMarkovGame]]:
-    """Games whose model can be enumerated, by short name (imported lazily)."""
-    from mail_envs.chain import make_chain_game
-    from mail_envs.gridworld import make_gridworld_game
-    from mail_envs.random_games import make_random_zero_sum_game
-    from mail_envs.tictactoe import make_tictactoe_game
-
-    return {
-        "gridworld": make_gridworld_game,
-        "chain": make_chain_game,
-        "random-zero-sum": make_random_zero_sum_game,
-        "tictactoe": make_tictactoe_game,
-    }
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
-    import gymnasium
-
-    from mail_envs.registration import GAMES
-
     width = max(len(g.id) for g in GAMES)
     print(f"{'PettingZoo id'.ljust(width)}  views         description")
     for game in GAMES:
@@ -52,35 +40,32 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _game_kwargs(args: argparse.Namespace) -> dict[str, object]:
-    kwargs: dict[str, object] = {}
-    if args.game == "gridworld":
-        kwargs["size"] = args.size
-    if args.game == "chain" and args.length is not None:
-        kwargs["length"] = args.length
-    if args.game in ("random-zero-sum", "chain") and args.seed is not None:
-        kwargs["seed"] = args.seed
-    if args.gamma is not None:
-        kwargs["gamma"] = args.gamma
-    return kwargs
+#: CLI flags of the games' options (``--size`` -> ``size``).
+_OPTION_FLAGS = ("size", "length", "num_players", "game_seed", "eval_games")
+
+
+def _game_options(args: argparse.Namespace) -> dict[str, object]:
+    """The game options given on the command line (refused by games they don't fit)."""
+    return {k: getattr(args, k) for k in _OPTION_FLAGS if getattr(args, k) is not None}
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from mail_envs.solvers import nash_gap, solve_zero_sum
-
-    factories = _tabular_factories()
-    game = factories[args.game](**_game_kwargs(args))
+    spec = GAME_SPECS[args.game]
     start = time.perf_counter()
-    equilibrium = solve_zero_sum(game)
+    problem = spec.problem(_game_options(args))
     solve_time = time.perf_counter() - start
-    gap = nash_gap(game, equilibrium.policies)
+    game = problem.model
+    if game is None:
+        raise ValueError(f"game {args.game!r} has no model to solve")
+    gap = nash_gap(game, list(problem.experts))
     objective = (
         f"gamma={game.gamma:g}"
         if game.horizon is None
         else f"horizon={game.horizon}, gamma={game.gamma:g}"
     )
     print(
-        f"game: {args.game} ({game.num_states} states, actions {game.num_actions}, {objective})"
+        f"game: {args.game} ({game.num_states} states, actions {game.num_actions}, "
+        f"{objective}); expert: {problem.expert_name}"
     )
     print(f"solved in {solve_time:.3f} s")
     for name, value in zip(game.player_names, gap.values, strict=True):
@@ -99,18 +84,13 @@ def _default_workers() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    import torch
-
-    from agents.pipeline import Pipeline
-
     torch.set_num_threads(args.threads)
     pipeline = Pipeline(
         game=args.game,
         methods=args.algos,
         budgets=args.budgets,
         seeds=args.seeds,
+        game_options=_game_options(args),
         device=args.device,
         augment=args.augment,
         progress=not args.no_progress,
@@ -125,15 +105,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     result = pipeline.run()
-    out = Path(args.out)
+    out = Path(args.out or f"runs/{args.game}")
     json_path = result.to_json(out / "results.json")
-    png_path = result.plot(out / "nashconv.png")
-    print("\nexact NashConv of the learned profiles (mean [min,max] over seeds):")
-    print(result.table())
+    exact = result.metric == "nash_conv"
+    png_path = result.plot(out / ("nashconv.png" if exact else "winrate.png"))
+    if exact:
+        print("\nexact NashConv of the learned profiles (mean [min,max] over seeds):")
+        print(result.table())
+    else:
+        print("\nwin rates of the learned seats (mean over seeds):")
+        print(result.win_table())
     print("\ndistinct labelled states per player (mean over seeds and players):")
     print(result.coverage_table())
     print(f"\nwrote {json_path} and {png_path} in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def _add_game_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--size", type=int, default=None, help="gridworld side length")
+    parser.add_argument("--length", type=int, default=None, help="chain length")
+    parser.add_argument(
+        "--num-players", type=int, default=None, help="public-goods players"
+    )
+    parser.add_argument(
+        "--game-seed", type=int, default=None, help="random-zero-sum game seed"
+    )
+    parser.add_argument(
+        "--eval-games",
+        type=int,
+        default=None,
+        help="connect4: evaluation games per opponent",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -146,30 +148,31 @@ def _build_parser() -> argparse.ArgumentParser:
     p_list = sub.add_parser("list", help="print the registered games")
     p_list.set_defaults(func=_cmd_list)
 
+    with_model = sorted(n for n, spec in GAME_SPECS.items() if n != "connect4")
     p_solve = sub.add_parser(
-        "solve", help="solve a tabular zero-sum game exactly and print its value"
+        "solve",
+        help="solve a game with a model exactly; print its value and Nash gap",
     )
-    p_solve.add_argument(
-        "game", choices=["gridworld", "chain", "random-zero-sum", "tictactoe"]
-    )
-    p_solve.add_argument("--size", type=int, default=3, help="gridworld side length")
-    p_solve.add_argument("--length", type=int, default=None, help="chain length")
-    p_solve.add_argument("--seed", type=int, default=None, help="game seed")
-    p_solve.add_argument("--gamma", type=float, default=None, help="discount factor")
+    p_solve.add_argument("game", choices=with_model)
+    _add_game_options(p_solve)
     p_solve.set_defaults(func=_cmd_solve)
-
-    from agents.pipeline import GAME_METHODS
 
     p_run = sub.add_parser(
         "run",
         help="the main job: interactive MAIL vs BC, exact Nash gaps, a plot",
         description="Run imitation methods over budgets of expert-labelled games "
-        "and print the exact NashConv of every learned profile. Methods: "
-        + "; ".join(f"{g}: {', '.join(m)}" for g, m in GAME_METHODS.items()),
+        "and print the exact NashConv (Connect4: win rates) of every learned "
+        "profile. Default methods: "
+        + "; ".join(f"{g}: {', '.join(s.methods)}" for g, s in GAME_SPECS.items()),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p_run.add_argument("--game", choices=sorted(GAME_METHODS), default="tictactoe")
+    p_run.add_argument("--game", choices=sorted(GAME_SPECS), default="tictactoe")
     p_run.add_argument(
-        "--algos", nargs="+", default=None, help="methods (default: all of the game's)"
+        "--algos",
+        nargs="+",
+        choices=sorted(METHODS),
+        default=None,
+        help="methods (default: the game's)",
     )
     p_run.add_argument(
         "--budgets",
@@ -182,12 +185,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--device", default="auto", help="torch device (auto: CUDA if present)"
     )
-    p_run.add_argument("--out", default="runs/mail-gym-run", help="output folder")
+    p_run.add_argument("--out", default=None, help="output folder (runs/<game>)")
+    _add_game_options(p_run)
     p_run.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="Tic-Tac-Toe: clone on the 8 board symmetries of each label",
+        help="board games: clone on the 8 board symmetries of each label",
     )
     p_run.add_argument(
         "--threads",

@@ -54,6 +54,9 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from mail_wrappers.elliptical import (
     block_elliptical_bonus,
+    block_elliptical_bonus_all_actions,
+    block_logdet,
+    block_logdet_increment,
     block_rebuild_cov_inv,
     block_sherman_morrison_update,
     elliptical_bonus,
@@ -106,6 +109,12 @@ def _batch_one(observation: Any, copy: bool) -> Any:
     if isinstance(observation, Mapping):
         return {k: as_array(v)[None] for k, v in observation.items()}
     return as_array(observation)[None]
+
+
+def _batch_size(observations: Any) -> int:
+    if isinstance(observations, Mapping):
+        observations = next(iter(observations.values()))
+    return int(np.asarray(observations).shape[0])
 
 
 def _concat(batches: list[Any]) -> Any:
@@ -175,6 +184,10 @@ class EllipticalBonus:
         self.keep_history = bool(keep_history)
         self.cov_inv: np.ndarray | None = None  # (D, D) or (A, d, d), lazily sized
         self.num_updates = 0
+        #: ``log det Lambda``, tracked exactly through every update by the
+        #: matrix determinant lemma (``log(1 + phi^T Lambda^-1 phi)`` per pair);
+        #: the "rarely switching" rule rebuilds when it has grown by ``log 2``.
+        self.logdet = 0.0
         self._obs_history: list[Any] = []
         self._action_history: list[np.ndarray] = []
         self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -213,6 +226,8 @@ class EllipticalBonus:
                 self.cov_inv = np.repeat(eye[None], self.num_actions, axis=0)
             else:
                 self.cov_inv = eye
+            blocks = self.cov_inv.shape[0] if self.cov_inv.ndim == 3 else 1
+            self.logdet = blocks * dim * math.log(self.ridge)
         elif out.shape[1] != self.cov_inv.shape[-1]:
             raise ValueError(
                 f"feature map returned dimension {out.shape[1]} but Lambda has "
@@ -224,6 +239,22 @@ class EllipticalBonus:
     def bonus(self, observations: Any, actions: np.ndarray) -> np.ndarray:
         """Bonuses ``(B,)`` of a batch of (observation, action) pairs."""
         return self.bonus_and_update(observations, actions, update=False)
+
+    def bonus_all_actions(self, observations: Any) -> np.ndarray:
+        """Bonus of every action in a batch of states, ``(B, A)`` (block form only).
+
+        The optimism of LSVI-UCB at decision time: an explorer that picks
+        ``argmax_a Q(s, a) + bonus(s, a)`` tries what the data does not cover.
+
+        Raises:
+            ValueError: For the full feature form (it has no per-action blocks).
+        """
+        if not self.is_block:
+            raise ValueError("bonus_all_actions needs the block form (state_features)")
+        batch = np.zeros(_batch_size(observations), dtype=np.int64)
+        phi = self._phi(observations, batch)
+        assert self.cov_inv is not None
+        return block_elliptical_bonus_all_actions(self.cov_inv, phi, self.beta)
 
     def update(self, observations: Any, actions: np.ndarray) -> None:
         """Add a batch of pairs to ``Lambda`` (in order)."""
@@ -284,6 +315,7 @@ class EllipticalBonus:
         if update:
             inv -= np.multiply.outer(u, u / (1.0 + quad))
             self.num_updates += 1
+            self.logdet += math.log1p(max(quad, 0.0))
         return self.beta * math.sqrt(max(quad, 0.0))
 
     def _step(self, observation: Any, action: Any, update: bool) -> float:
@@ -335,8 +367,11 @@ class EllipticalBonus:
     def _update(self, phi: np.ndarray, actions: np.ndarray) -> None:
         assert self.cov_inv is not None
         if self.is_block:
+            self.logdet += block_logdet_increment(self.cov_inv, phi, actions)
             self.cov_inv = block_sherman_morrison_update(self.cov_inv, phi, actions)
         else:
+            gram = np.eye(phi.shape[0]) + phi @ self.cov_inv @ phi.T
+            self.logdet += float(np.linalg.slogdet(gram)[1])
             self.cov_inv = sherman_morrison_update(self.cov_inv, phi)
         self.num_updates += actions.shape[0]
 
@@ -352,7 +387,8 @@ class EllipticalBonus:
         *,
         features: FeatureFn | None = None,
         state_features: StateFeatureFn | None = None,
-    ) -> None:
+        relabel: bool = False,
+    ) -> np.ndarray | None:
         """Rebuild ``Lambda^{-1}`` from data, optionally with a new feature map.
 
         Args:
@@ -362,6 +398,11 @@ class EllipticalBonus:
             features: New full feature map (keeps the form: full).
             state_features: New block-form state feature map (keeps the form:
                 block).
+            relabel: Also return the bonus of every pair of the data under the
+                rebuilt ``Lambda`` (from the same features: no second pass).
+
+        Returns:
+            With ``relabel``, the ``(N,)`` bonuses of the data; else None.
 
         Raises:
             ValueError: If no data is given and none was kept, if only one of
@@ -387,7 +428,8 @@ class EllipticalBonus:
             if not self._action_history:
                 self.cov_inv = None
                 self.num_updates = 0
-                return
+                self.logdet = 0.0
+                return np.zeros(0) if relabel else None
             observations = _concat(self._obs_history)
             actions = np.concatenate(self._action_history)
         actions = np.asarray(actions, dtype=np.int64).reshape(-1)
@@ -398,9 +440,16 @@ class EllipticalBonus:
             self.cov_inv = block_rebuild_cov_inv(
                 phi, actions, self.num_actions, self.ridge
             )
+            self.logdet = block_logdet(self.cov_inv)
         else:
             self.cov_inv = rebuild_cov_inv(phi, self.ridge)
+            self.logdet = -float(np.linalg.slogdet(self.cov_inv)[1])
         self.num_updates = int(actions.shape[0])
+        if not relabel:
+            return None
+        if self.is_block:
+            return block_elliptical_bonus(self.cov_inv, phi, actions, self.beta)
+        return elliptical_bonus(self.cov_inv, phi, self.beta)
 
 
 def _make_bonus(
@@ -501,9 +550,9 @@ class EllipticalBonusReward(gymnasium.Wrapper):
 
     def rebuild(
         self, observations: Any = None, actions: Any = None, **kwargs: Any
-    ) -> None:
+    ) -> np.ndarray | None:
         """Rebuild ``Lambda^{-1}``; see :meth:`EllipticalBonus.rebuild`."""
-        self.bonus.rebuild(observations, actions, **kwargs)
+        return self.bonus.rebuild(observations, actions, **kwargs)
 
 
 class EllipticalBonusVecEnv(VecEnvWrapper):
@@ -575,6 +624,6 @@ class EllipticalBonusVecEnv(VecEnvWrapper):
 
     def rebuild(
         self, observations: Any = None, actions: Any = None, **kwargs: Any
-    ) -> None:
+    ) -> np.ndarray | None:
         """Rebuild ``Lambda^{-1}``; see :meth:`EllipticalBonus.rebuild`."""
-        self.bonus.rebuild(observations, actions, **kwargs)
+        return self.bonus.rebuild(observations, actions, **kwargs)

@@ -102,9 +102,59 @@ class ExpertLabelDataset:
         return int(self.expert_actions.shape[0])
 
     @property
+    def num_queries(self) -> int:
+        """Number of rows: expert queries (every row is one)."""
+        return len(self)
+
+    @property
+    def num_distinct_states(self) -> int:
+        """Number of distinct labelled observations: how much of the game the data covers."""
+        if len(self) == 0:
+            return 0
+        flat = np.ascontiguousarray(self.observations.reshape(len(self), -1))
+        return int(np.unique(flat, axis=0).shape[0])
+
+    @property
     def agent_names(self) -> tuple[str, ...]:
         """Names of the agents, indexed by :attr:`agents`."""
         return tuple(self.metadata.get("agents", ()))
+
+    def take(self, rows: np.ndarray) -> ExpertLabelDataset:
+        """The selected rows (a boolean mask or indices) as a new dataset.
+
+        ``metadata["num_rows"]`` becomes the number of rows selected; the
+        agent names (and so the indices in :attr:`agents`) are kept.
+
+        Example:
+            >>> rec = ExpertLabelRecorder(game_id="mail/tictactoe-v0", expert="uniform")
+            >>> for episode in range(3):
+            ...     rec.add(observation=np.full(2, episode), action_mask=np.ones(2, bool),
+            ...             expert_action=0, expert_probs=np.array([1.0, 0.0]),
+            ...             agent="player_1", episode=episode, step=0)
+            >>> data = rec.dataset()
+            >>> len(data.take(data.episodes < 2)), data.take(data.episodes < 2).metadata["num_rows"]
+            (2, 2)
+        """
+        index = np.asarray(rows)
+        if index.dtype == np.bool_ and index.shape != (len(self),):
+            raise ValueError(
+                f"a boolean row mask must have shape ({len(self)},), got {index.shape}"
+            )
+        if index.dtype != np.bool_:
+            index = index.astype(np.int64, copy=False)
+        return ExpertLabelDataset(
+            observations=self.observations[index],
+            action_masks=self.action_masks[index],
+            expert_actions=self.expert_actions[index],
+            expert_probs=self.expert_probs[index],
+            agents=self.agents[index],
+            episodes=self.episodes[index],
+            steps=self.steps[index],
+            metadata={
+                **self.metadata,
+                "num_rows": int(self.expert_actions[index].shape[0]),
+            },
+        )
 
     def for_agent(self, agent: str) -> ExpertLabelDataset:
         """The rows of one agent (a new dataset; same metadata but ``num_rows``).
@@ -119,17 +169,7 @@ class ExpertLabelDataset:
         names = self.agent_names
         if agent not in names:
             raise ValueError(f"agent {agent!r} not in dataset agents {names!r}")
-        keep = self.agents == names.index(agent)
-        return ExpertLabelDataset(
-            observations=self.observations[keep],
-            action_masks=self.action_masks[keep],
-            expert_actions=self.expert_actions[keep],
-            expert_probs=self.expert_probs[keep],
-            agents=self.agents[keep],
-            episodes=self.episodes[keep],
-            steps=self.steps[keep],
-            metadata={**self.metadata, "num_rows": int(np.count_nonzero(keep))},
-        )
+        return self.take(self.agents == names.index(agent))
 
 
 class ExpertLabelRecorder:

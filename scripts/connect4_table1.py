@@ -12,7 +12,14 @@ by
 * **DQN-Explore-BC**: the first seat plays the expert while a masked DQN
   explorer plays the second seat with the elliptical bonus on its critic's
   features as its only reward; the first player's moves are the labels
-  (:func:`agents.dqn_explore.collect_dqn_explore`).
+  (:class:`agents.deep.dqn_explore.DQNExploreBC`).
+
+The sweep is ``agents.pipeline.Pipeline(game="connect4", methods=["bc",
+"dqn-explore"])``: both players are learned (each with its own budget of
+labelled games) and each learned seat is evaluated from its own seat against
+the full opponent ladder (softmax levels 1-5, ``abr``, ``perfect``); the
+pipeline records win rates with their Wilson intervals (no draw or loss
+rates). The table shows the first seat (the paper's) and the second.
 
 Both methods get the same budget of expert-labelled games and the same BC
 head (:class:`agents.policies.ResidualSEPolicy`) and BC settings. Each learned
@@ -21,9 +28,9 @@ seat against the approximate best response (``abr``), the softmax solver
 opponents of levels 1 to 5 (1 the noisiest) and the perfect solver
 (:mod:`mail_envs.connect4.opponents`, :func:`mail_envs.connect4.evaluation.evaluate_connect4`).
 Every seed repeats the whole experiment (data, BC, evaluation games); the
-table reports, per opponent and method, the win/draw/loss rates averaged over
-the seeds with the spread over seeds (min-max) of the win rate, or with one
-seed its 95% Wilson interval. With ``--with-expert`` the expert itself is
+table reports, per seat, opponent and method, the win rate averaged over the
+seeds with its spread over seeds (min-max), or with one seed its 95% Wilson
+interval. With ``--with-expert`` the expert itself is
 evaluated the same way, as the reference row (perfect play wins every game
 from the first seat).
 
@@ -57,35 +64,31 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import mail_envs
+from agents.bc.profile import BCConfig
 from agents.common import resolve_device
-from agents.dqn_explore import (
-    ExpertLabels,
-    collect_dqn_explore,
-    collect_expert_self_play,
-    fit_bc_profile,
-)
-from agents.policies import ResidualSEPolicy, SmallCNNPolicy
-from mail_envs.connect4 import env as connect4_env
-from mail_envs.connect4.evaluation import Connect4Evaluation, evaluate_connect4
+from agents.deep.critic_bonus import BonusConfig
+from agents.pipeline import Pipeline, PipelineResult
+from agents.policies import PolicyHead, ResidualSEPolicy, SmallCNNPolicy
+from mail_envs.connect4.evaluation import evaluate_connect4
 from mail_envs.connect4.expert import Connect4Expert
 from mail_envs.connect4.opponents import evaluation_opponents
 from mail_envs.files import atomic_savefig, atomic_write_text
 
 METHODS = {
     "bc": "BC (expert self-play)",
-    "dqn-explore-bc": "DQN-Explore-BC",
+    "dqn-explore": "DQN-Explore-BC",
     "expert": "expert (solver)",  # the reference row of --with-expert
 }
+SEATS = ("first", "second")
 
 
 @dataclass(frozen=True)
 class Args:
     """The whole configuration of one run."""
 
-    num_games: int = 1000  # expert-labelled games per method (first player's)
-    eval_games: int = 500  # games per opponent
+    num_games: int = 1000  # expert-labelled games per learning player
+    eval_games: int = 500  # games per opponent and seat
     seeds: tuple[int, ...] = (0, 1, 2)  # each: data collection, BC and evaluation
-    levels: tuple[int, ...] = (1, 2, 3, 4, 5)  # softmax opponents
     head: str = "residual_se"  # or "small_cnn"
     channels: int = 64  # ResidualSEPolicy width
     blocks: int = 4  # ResidualSEPolicy depth
@@ -114,6 +117,28 @@ class Args:
         )
 
 
+@dataclass(frozen=True)
+class Connect4Head:
+    """The BC head factory ``(obs_shape, num_actions, seed) -> PolicyHead``."""
+
+    kind: str = "residual_se"
+    channels: int = 64
+    blocks: int = 4
+
+    def __call__(
+        self, obs_shape: tuple[int, ...], num_actions: int, seed: int
+    ) -> PolicyHead:
+        if self.kind == "small_cnn":
+            return SmallCNNPolicy(obs_shape, num_actions, seed=seed)
+        return ResidualSEPolicy(
+            obs_shape,
+            num_actions,
+            channels=self.channels,
+            num_blocks=self.blocks,
+            seed=seed,
+        )
+
+
 def parse_args(argv: list[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-games", type=int, default=None)
@@ -121,7 +146,6 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0 1)"
     )
-    parser.add_argument("--levels", type=int, nargs="+", default=list(Args.levels))
     parser.add_argument(
         "--head", choices=("residual_se", "small_cnn"), default=Args.head
     )
@@ -172,7 +196,6 @@ def parse_args(argv: list[str] | None = None) -> Args:
         num_games=num_games,
         eval_games=eval_games,
         seeds=tuple(ns.seeds or ((0, 1) if ns.quick else Args.seeds)),
-        levels=tuple(ns.levels),
         head=ns.head,
         channels=ns.channels,
         blocks=ns.blocks,
@@ -192,261 +215,247 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-args = parse_args()
-sys.stdout.reconfigure(line_buffering=True)  # progress lines in logs
-if args.threads:
-    torch.set_num_threads(args.threads)
-device = resolve_device(args.device)
-out_dir = Path(args.out_dir)
-out_dir.mkdir(parents=True, exist_ok=True)
-run_start = time.perf_counter()
-print(
-    f"run {args.run_name}: {args.num_games} labelled games per method, "
-    f"{args.eval_games} evaluation games per opponent, seeds {list(args.seeds)}, "
-    f"device {device}"
-)
-expert = Connect4Expert(mode="uniform")
-learner = connect4_env().possible_agents[0]  # player_0 moves first
-opponents = evaluation_opponents(levels=args.levels)
-opponents = {
-    "abr": opponents["abr"],
-    **{f"softmax-{lv}": opponents[f"softmax-{lv}"] for lv in args.levels},
-    "perfect": opponents["perfect"],
-}
-
-
-def describe(labels: ExpertLabels) -> dict[str, int]:
-    """Label count and distinct labelled boards of a dataset."""
-    return {
-        "expert_queries": labels.num_queries,
-        "distinct_boards": labels.num_distinct_states,
-        "games": labels.num_games,
-    }
-
-
-def make_head(obs_shape, num_actions, seed):
-    if args.head == "small_cnn":
-        return SmallCNNPolicy(obs_shape, num_actions, seed=seed)
-    return ResidualSEPolicy(
-        obs_shape,
-        num_actions,
-        channels=args.channels,
-        num_blocks=args.blocks,
-        seed=seed,
+def pipeline(args: Args) -> Pipeline:
+    """Table 1 as a configuration of the pipeline."""
+    bc = BCConfig(
+        batch_size=args.bc_batch_size,
+        min_epochs=args.bc_epochs,
+        min_steps=0,  # exactly --bc-epochs epochs
+        targets=args.bc_targets,  # type: ignore[arg-type]
+        head_fn=Connect4Head(args.head, args.channels, args.blocks),
+        trainer_kwargs={"optimizer_kwargs": {"lr": args.bc_lr}},
+    )
+    bonus = BonusConfig(
+        beta=args.beta, ridge=args.ridge, rebuild_every=args.rebuild_every
+    )
+    return Pipeline(
+        game="connect4",
+        methods=["bc", "dqn-explore"],
+        budgets=[args.num_games],
+        seeds=args.seeds,
+        game_options={"eval_games": args.eval_games},
+        method_options={"dqn-explore": {"bonus": bonus}},
+        device=args.device,
+        augment=False,
+        progress=args.progress,
+        threads=args.threads or None,
+        bc=bc,
     )
 
 
-def run_seed(seed: int) -> dict:
-    """Data, BC and evaluation of both methods for one seed."""
-    # ---- data: the first player's expert labels, same game budget for both methods
-    datasets: dict[str, ExpertLabels] = {}
-    collection: dict[str, dict[str, float | int]] = {}
-    start = time.perf_counter()
-    self_play = collect_expert_self_play(
-        connect4_env, expert, num_games=args.num_games, seed=seed
-    )
-    datasets["bc"] = self_play[0].labels
-    collection["bc"] = {"seconds": time.perf_counter() - start}
-    start = time.perf_counter()
-    explored = collect_dqn_explore(
-        connect4_env,
-        expert,
-        learner=learner,
-        num_games=args.num_games,
-        seed=seed,
-        beta=args.beta,
-        ridge=args.ridge,
-        rebuild_every=args.rebuild_every,
-        device=str(device),
-    )
-    datasets["dqn-explore-bc"] = explored.labels
-    collection["dqn-explore-bc"] = {
-        "seconds": time.perf_counter() - start,
-        "explorer_steps": explored.explorer_steps,
-        "num_rebuilds": explored.num_rebuilds,
-        "mean_bonus": float(explored.bonuses.mean()) if explored.bonuses.size else 0.0,
-    }
-    for method, labels in datasets.items():
-        collection[method] |= describe(labels)
-        stats = collection[method]
-        print(
-            f"seed {seed} {METHODS[method]:>22}: {stats['expert_queries']} labels "
-            f"({stats['distinct_boards']} distinct boards) from {args.num_games} games "
-            f"in {stats['seconds']:.1f} s"
-        )
-
-    # ---- behaviour cloning: the same head and settings for both datasets
-    bc_kwargs = {
-        "max_epochs": args.bc_epochs,
-        "batch_size": args.bc_batch_size,
-        "optimizer_kwargs": {"lr": args.bc_lr},
-    }
-    evaluated = {}
-    bc_metrics = {}
-    for method, labels in datasets.items():
-        (policy,), (metrics,) = fit_bc_profile(
-            [labels],
-            seed=seed,
-            targets=args.bc_targets,
-            head_fn=make_head,
-            bc_kwargs=bc_kwargs,
-            device=str(device),
-        )
-        evaluated[method] = policy
-        bc_metrics[method] = metrics
-        print(
-            f"seed {seed} {METHODS[method]:>22}: BC {metrics.epochs_run} epochs, train "
-            f"loss {metrics.train_loss:.3f}, accuracy {metrics.train_accuracy:.3f}, "
-            f"{metrics.wall_time_s:.1f} s"
-        )
-
-    # ---- evaluation from the first seat
-    if args.with_expert:
-        evaluated["expert"] = expert
-    evaluations: dict[str, Connect4Evaluation] = {}
-    eval_seconds: dict[str, float] = {}
-    for method, policy in evaluated.items():
-        start = time.perf_counter()
-        evaluations[method] = evaluate_connect4(
-            policy,
-            opponents,
+def expert_metrics(args: Args, seed: int) -> dict[str, float]:
+    """The expert's win rates, keyed as the pipeline keys a learned profile's."""
+    expert = Connect4Expert(mode="uniform")
+    metrics: dict[str, float] = {}
+    for seat in SEATS:
+        evaluation = evaluate_connect4(
+            expert,
+            evaluation_opponents(),
             args.eval_games,
             seed=seed,
-            seats=("first",),
-            progress=args.progress,
+            seats=(seat,),
+            progress=False,
         )
-        eval_seconds[method] = time.perf_counter() - start
-    return {
-        "seed": seed,
-        "data": collection,
-        "bc": {
-            m: {k: v for k, v in dataclasses.asdict(bm).items() if "history" not in k}
-            for m, bm in bc_metrics.items()
-        },
-        "evaluations": evaluations,
-        "evaluation_seconds": eval_seconds,
-    }
+        for match in evaluation.matches:
+            key = f"{match.opponent}:{seat}"
+            metrics[f"win:{key}"] = float(match.win_rate)
+            metrics[f"win_low:{key}"] = float(match.win_ci[0])
+            metrics[f"win_high:{key}"] = float(match.win_ci[1])
+    return metrics
 
 
-per_seed = [run_seed(seed) for seed in args.seeds]
-wall = time.perf_counter() - run_start
-methods = list(per_seed[0]["evaluations"])
+def per_seed_rows(
+    args: Args, result: PipelineResult, experts: dict[int, dict[str, float]]
+) -> list[dict]:
+    """Per seed: each method's data statistics and evaluation metrics."""
+    rows = []
+    for seed in args.seeds:
+        records = [r for r in result.records if r.seed == seed]
+        rows.append(
+            {
+                "seed": seed,
+                "data": {
+                    r.method: {
+                        "games": r.budget,
+                        "expert_queries": list(r.num_queries),
+                        "distinct_boards": list(r.distinct_states),
+                        "explore_seconds": r.explore_seconds,
+                        "bc_seconds": r.bc_seconds,
+                        "wall_seconds": r.wall_seconds,
+                    }
+                    for r in records
+                },
+                "metrics": {
+                    **{r.method: dict(r.metrics) for r in records},
+                    **({"expert": experts[seed]} if seed in experts else {}),
+                },
+            }
+        )
+    return rows
 
 
-def rates(method: str, opponent: str) -> dict[str, np.ndarray]:
-    """Win/draw/loss rates of ``method`` against ``opponent``, one per seed."""
-    results = [r["evaluations"][method].result(opponent, "first") for r in per_seed]
-    return {
-        key: np.array([getattr(res, f"{key}_rate") for res in results])
-        for key in ("win", "draw", "loss")
-    }
+def opponents_of(per_seed: list[dict]) -> list[str]:
+    """The opponents, in the evaluation's order."""
+    keys = next(iter(per_seed[0]["metrics"].values()))
+    return list(dict.fromkeys(k.split(":")[1] for k in keys if k.startswith("win:")))
 
 
-def win_bar(method: str, opponent: str) -> tuple[float, float, float]:
+def win_bar(
+    per_seed: list[dict], method: str, opponent: str, seat: str
+) -> tuple[float, float, float]:
     """Mean win rate with its bar: min-max over seeds, or Wilson with one seed."""
-    wins = rates(method, opponent)["win"]
+    key = f"{opponent}:{seat}"
+    wins = np.array([r["metrics"][method][f"win:{key}"] for r in per_seed])
     if len(per_seed) == 1:
-        low, high = per_seed[0]["evaluations"][method].result(opponent, "first").win_ci
-        return float(wins[0]), float(low), float(high)
+        metrics = per_seed[0]["metrics"][method]
+        return float(wins[0]), metrics[f"win_low:{key}"], metrics[f"win_high:{key}"]
     return float(wins.mean()), float(wins.min()), float(wins.max())
 
 
-def summarize(method: str, opponent: str) -> dict:
-    """Mean rates over seeds, the win rate's spread and the bar shown."""
-    per_seed = rates(method, opponent)
-    wins = per_seed["win"]
-    return {
-        **{f"{key}_mean": float(v.mean()) for key, v in per_seed.items()},
-        "win_min": float(wins.min()),
-        "win_max": float(wins.max()),
-        "win_per_seed": wins.tolist(),
-        # The table's and the plot's bar: min-max over seeds, or with one seed
-        # the 95% Wilson interval of its games.
-        "win_bar": list(win_bar(method, opponent)[1:]),
-    }
-
-
-summary = {m: {name: summarize(m, name) for name in opponents} for m in methods}
-bar_name = "95% Wilson" if len(per_seed) == 1 else "min-max over seeds"
-header = f"{'opponent':<11}" + "".join(
-    f"| {METHODS[m] + ' W [' + bar_name + '] / D / L':<52}" for m in methods
-)
-print("\n" + header)
-print("-" * len(header))
-for name in opponents:
-    row = f"{name:<11}"
-    for m in methods:
-        win, low, high = win_bar(m, name)
-        s = summary[m][name]
-        text = f"{win:.2f} [{low:.2f},{high:.2f}] / {s['draw_mean']:.2f} / {s['loss_mean']:.2f}"
-        row += f"| {text:<52}"
-    print(row)
-illegal = sum(
-    match.illegal_losses
-    for r in per_seed
-    for e in r["evaluations"].values()
-    for match in e.matches
-)
-print(
-    f"(first seat, {args.eval_games} games per opponent and seed, seeds "
-    f"{list(args.seeds)}, rates averaged over seeds; illegal moves: {illegal})"
-)
-
-# ---- results: JSON and figure
-payload = {
-    "experiment": "connect4 table 1",
-    "learned_player": learner,
-    "config": dataclasses.asdict(args) | {"run_name": args.run_name},
-    "device": str(device),
-    "per_seed": [
-        r | {"evaluations": {m: e.to_dict() for m, e in r["evaluations"].items()}}
-        for r in per_seed
-    ],
-    "summary": summary,
-    "summary_bar": bar_name,
-    "wall_seconds": wall,
-    "versions": {
-        "mail_gym": mail_envs.__version__,
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    },
-}
-json_path = out_dir / f"{args.run_name}.json"
-atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
-
-import matplotlib.pyplot as plt  # noqa: E402
-
-names = list(opponents)
-x = np.arange(len(names))
-width = 0.8 / len(methods)
-fig, ax = plt.subplots(figsize=(8.0, 3.8))
-for k, method in enumerate(methods):
-    bars = np.array([win_bar(method, n) for n in names])
-    offset = x + (k - (len(methods) - 1) / 2) * width
-    # Clipped at 0: a Wilson bound equal to the rate can differ by a rounding.
-    errors = np.clip(
-        np.stack([bars[:, 0] - bars[:, 1], bars[:, 2] - bars[:, 0]]), 0, None
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_start = time.perf_counter()
+    print(
+        f"run {args.run_name}: {args.num_games} labelled games per learning player, "
+        f"{args.eval_games} evaluation games per opponent and seat, seeds "
+        f"{list(args.seeds)}, device {device}"
     )
-    ax.bar(offset, bars[:, 0], width, yerr=errors, capsize=3, label=METHODS[method])
-    if len(per_seed) > 1:
-        for j, n in enumerate(names):
-            wins = rates(method, n)["win"]
-            ax.scatter(
-                np.full(len(wins), offset[j]), wins, s=8, color="black", zorder=3
+    result = pipeline(args).run()
+    for r in result.records:
+        print(
+            f"seed {r.seed} {METHODS[r.method]:>22}: labels "
+            f"{'/'.join(map(str, r.num_queries))} "
+            f"({'/'.join(map(str, r.distinct_states))} distinct boards) from "
+            f"{r.budget} games per player; explore {r.explore_seconds:.1f} s, "
+            f"BC {r.bc_seconds:.1f} s"
+        )
+    experts = (
+        {seed: expert_metrics(args, seed) for seed in args.seeds}
+        if args.with_expert
+        else {}
+    )
+    per_seed = per_seed_rows(args, result, experts)
+    wall = time.perf_counter() - run_start
+    methods = list(per_seed[0]["metrics"])
+    opponents = opponents_of(per_seed)
+
+    summary: dict[str, dict[str, dict]] = {}
+    for m in methods:
+        summary[m] = {}
+        for seat in SEATS:
+            for name in opponents:
+                key = f"{name}:{seat}"
+                wins = [r["metrics"][m][f"win:{key}"] for r in per_seed]
+                summary[m][key] = {
+                    "win_mean": float(np.mean(wins)),
+                    "win_min": float(np.min(wins)),
+                    "win_max": float(np.max(wins)),
+                    "win_per_seed": wins,
+                    # The table's and the plot's bar: min-max over seeds, or
+                    # with one seed the 95% Wilson interval of its games.
+                    "win_bar": list(win_bar(per_seed, m, name, seat)[1:]),
+                }
+    bar_name = "95% Wilson" if len(per_seed) == 1 else "min-max over seeds"
+    for seat in SEATS:
+        header = f"{'opponent':<11}" + "".join(
+            f"| {METHODS[m] + ' win [' + bar_name + ']':<42}" for m in methods
+        )
+        print(f"\n{seat} seat\n" + header)
+        print("-" * len(header))
+        for name in opponents:
+            row = f"{name:<11}"
+            for m in methods:
+                win, low, high = win_bar(per_seed, m, name, seat)
+                row += f"| {f'{win:.2f} [{low:.2f},{high:.2f}]':<42}"
+            print(row)
+    print(
+        f"({args.eval_games} games per opponent, seat and seed, seeds "
+        f"{list(args.seeds)}, win rates averaged over seeds)"
+    )
+
+    # ---- results: JSON and figure
+    payload = {
+        "experiment": "connect4 table 1",
+        "learned_players": list(SEATS),
+        "config": dataclasses.asdict(args) | {"run_name": args.run_name},
+        "pipeline": result.config,
+        "device": str(device),
+        "per_seed": per_seed,
+        "summary": summary,
+        "summary_bar": bar_name,
+        "wall_seconds": wall,
+        "versions": {
+            "mail_gym": mail_envs.__version__,
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+        },
+    }
+    json_path = out_dir / f"{args.run_name}.json"
+    atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
+    png_path = plot(args, per_seed, methods, opponents, bar_name, out_dir)
+    print(f"wall time {wall:.1f} s; wrote {json_path} and {png_path}")
+
+
+def plot(
+    args: Args,
+    per_seed: list[dict],
+    methods: list[str],
+    opponents: list[str],
+    bar_name: str,
+    out_dir: Path,
+) -> Path:
+    """Mean win rates with their bars, each seed a dot; one panel per seat."""
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(opponents))
+    width = 0.8 / len(methods)
+    fig, axes = plt.subplots(1, len(SEATS), figsize=(14.0, 3.8), sharey=True)
+    for ax, seat in zip(axes, SEATS, strict=True):
+        for k, method in enumerate(methods):
+            bars = np.array([win_bar(per_seed, method, n, seat) for n in opponents])
+            offset = x + (k - (len(methods) - 1) / 2) * width
+            # Clipped at 0: a Wilson bound equal to the rate can differ by a rounding.
+            errors = np.clip(
+                np.stack([bars[:, 0] - bars[:, 1], bars[:, 2] - bars[:, 0]]), 0, None
             )
-ax.set_xticks(x, names)
-ax.set_ylim(0.0, 1.2)
-ax.set_yticks(np.linspace(0.0, 1.0, 6))
-ax.set_ylabel("win rate (first seat)")
-ax.set_title(
-    f"Connect Four: {args.num_games} labelled games, {args.eval_games} games per "
-    f"opponent, seeds {list(args.seeds)}, bars: {bar_name}",
-    fontsize=9,
-)
-ax.legend(fontsize=8, ncol=len(methods), loc="upper center")
-ax.grid(alpha=0.3, axis="y")
-fig.tight_layout()
-png_path = atomic_savefig(fig, out_dir / f"{args.run_name}.png", dpi=150)
-print(f"wall time {wall:.1f} s; wrote {json_path} and {png_path}")
+            ax.bar(
+                offset, bars[:, 0], width, yerr=errors, capsize=3, label=METHODS[method]
+            )
+            if len(per_seed) > 1:
+                for j, n in enumerate(opponents):
+                    wins = [r["metrics"][method][f"win:{n}:{seat}"] for r in per_seed]
+                    ax.scatter(
+                        np.full(len(wins), offset[j]),
+                        wins,
+                        s=8,
+                        color="black",
+                        zorder=3,
+                    )
+        ax.set_xticks(x, opponents)
+        ax.set_ylim(0.0, 1.2)
+        ax.set_yticks(np.linspace(0.0, 1.0, 6))
+        ax.set_ylabel(f"win rate ({seat} seat)")
+        ax.legend(fontsize=8, ncol=len(methods), loc="upper center")
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(
+        f"Connect Four: {args.num_games} labelled games, {args.eval_games} games per "
+        f"opponent, seeds {list(args.seeds)}, bars: {bar_name}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    try:
+        return atomic_savefig(fig, out_dir / f"{args.run_name}.png", dpi=150)
+    finally:
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

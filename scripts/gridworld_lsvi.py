@@ -48,13 +48,14 @@ import numpy as np
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import mail_envs
+from agents.linear.baselines import model_bc
 from agents.linear.features import (
     fit_deep_linear_features,
     relational_features,
     tabular_features,
 )
 from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
-from agents.linear.rollouts import expert_self_play_bc, uniform_explore_bc
+from agents.linear.problem import linear_problem
 from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
 from mail_envs.solvers import nash_gap, solve_zero_sum
@@ -73,7 +74,11 @@ class Args:
     horizon: int = 10
     l2: float = 1e-4
     features: tuple[str, ...] = ("tabular", "relational")
-    methods: tuple[str, ...] = ("lsvi-ucb-zero", "uniform", "expert-self-play")
+    methods: tuple[str, ...] = (
+        "lsvi-ucb-zero",
+        "uniform",
+        "bc",
+    )  # bc: expert self-play
     out_dir: str = "results/gridworld_lsvi"
     quick: bool = False
     figure: str = "1b"
@@ -114,7 +119,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     if ns.figure == "1a":
         preset = {
             "features": ("tabular", "relational", "deep-linear"),
-            "methods": ("expert-self-play",),
+            "methods": ("bc",),
         }
     else:
         preset = {}
@@ -135,174 +140,186 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-args = parse_args()
-out_dir = Path(args.out_dir)
-out_dir.mkdir(parents=True, exist_ok=True)
-print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
+def main() -> None:
+    args = parse_args()
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
 
-# ---- the game, its exact expert, the feature maps
-game = make_gridworld_game(size=args.size, gamma=args.gamma)
-start = time.perf_counter()
-equilibrium = solve_zero_sum(game)
-expert = tuple(np.asarray(p) for p in equilibrium.policies)
-expert_gap = nash_gap(game, list(expert)).nash_conv
-print(
-    f"expert: {game.num_states} states, solved in {time.perf_counter() - start:.2f} s, "
-    f"value {equilibrium.value[0]:+.4f}, NashConv {expert_gap:.2e}"
-)
-
-
-def deep_linear(game, player):
-    return fit_deep_linear_features(
-        game, player, expert[player], rng=player, device="cpu"
-    ).features
-
-
-feature_maps = {
-    "tabular": tabular_features,
-    "relational": relational_features,
-    "deep-linear": deep_linear,
-}
-features = {
-    name: [feature_maps[name](game, i) for i in range(game.num_players)]
-    for name in args.features
-}
-
-
-def learn(method: str, feats: list[np.ndarray], budget: int, seed: int):
-    if method == "lsvi-ucb-zero":
-        algo = LSVIUCBZeroBC(
-            beta=args.beta,
-            ridge=args.ridge,
-            horizon=args.horizon,
-            num_episodes=budget,
-            l2=args.l2,
-            seed=seed,
-        )
-        return algo.run(game, expert, feats)
-    collect = uniform_explore_bc if method == "uniform" else expert_self_play_bc
-    return collect(
-        game,
-        expert,
-        feats,
-        num_episodes=budget,
-        horizon=args.horizon,
-        seed=seed,
-        l2=args.l2,
+    # ---- the game, its exact expert, the feature maps
+    game = make_gridworld_game(size=args.size, gamma=args.gamma)
+    start = time.perf_counter()
+    equilibrium = solve_zero_sum(game)
+    expert = tuple(np.asarray(p) for p in equilibrium.policies)
+    expert_gap = nash_gap(game, list(expert)).nash_conv
+    print(
+        f"expert: {game.num_states} states, solved in {time.perf_counter() - start:.2f} s, "
+        f"value {equilibrium.value[0]:+.4f}, NashConv {expert_gap:.2e}"
     )
 
+    def deep_linear(game, player):
+        return fit_deep_linear_features(
+            game, player, expert[player], rng=player, device="cpu"
+        ).features
 
-# ---- the sweep
-records = []
-for feature_name, feats in features.items():
-    for method in args.methods:
-        for budget in args.budgets:
-            gaps, seconds, queries, states = [], [], [], []
-            for seed in args.seeds:
-                start = time.perf_counter()
-                result = learn(method, feats, budget, seed)
-                seconds.append(time.perf_counter() - start)
-                gaps.append(nash_gap(game, list(result.policies)).nash_conv)
-                queries.append(sum(result.num_queries))
-                states.append(
-                    [int(np.unique(lab.states).size) for lab in result.labels]
+    feature_maps = {
+        "tabular": tabular_features,
+        "relational": relational_features,
+        "deep-linear": deep_linear,
+    }
+    features = {
+        name: [feature_maps[name](game, i) for i in range(game.num_players)]
+        for name in args.features
+    }
+
+    def learn(method: str, feats: list[np.ndarray], budget: int, seed: int):
+        """One run of ``method`` on the model with the feature map ``feats``.
+
+        Not through the pipeline: its Gridworld has the tabular features and the
+        default horizon and ridge only.
+        """
+        problem = linear_problem(
+            game,
+            expert,
+            feats,
+            horizon=args.horizon,
+            game_id="mail/gridworld-v0",
+            expert_name="nash",
+        )
+        if method == "lsvi-ucb-zero":
+            return LSVIUCBZeroBC(
+                problem,
+                num_episodes=budget,
+                seed=seed,
+                beta=args.beta,
+                ridge=args.ridge,
+                l2=args.l2,
+            ).run()
+        return model_bc(
+            problem,
+            explorer="uniform" if method == "uniform" else "expert",
+            num_episodes=budget,
+            seed=seed,
+            l2=args.l2,
+        )
+
+    # ---- the sweep
+    records = []
+    for feature_name, feats in features.items():
+        for method in args.methods:
+            for budget in args.budgets:
+                gaps, seconds, queries, states = [], [], [], []
+                for seed in args.seeds:
+                    start = time.perf_counter()
+                    result = learn(method, feats, budget, seed)
+                    seconds.append(time.perf_counter() - start)
+                    gaps.append(nash_gap(game, list(result.policies)).nash_conv)
+                    queries.append(sum(result.num_queries))
+                    states.append(list(result.distinct_states))
+                g = np.array(gaps)
+                records.append(
+                    {
+                        "features": feature_name,
+                        "method": method,
+                        "episodes": budget,
+                        "seeds": list(args.seeds),
+                        "nash_conv": gaps,
+                        "nash_conv_mean": float(g.mean()),
+                        "nash_conv_std": float(g.std()),
+                        "nash_conv_min": float(g.min()),
+                        "nash_conv_max": float(g.max()),
+                        "expert_queries": queries,
+                        "labelled_states_per_player": states,
+                        "seconds": seconds,
+                    }
                 )
-            g = np.array(gaps)
-            records.append(
-                {
-                    "features": feature_name,
-                    "method": method,
-                    "episodes": budget,
-                    "seeds": list(args.seeds),
-                    "nash_conv": gaps,
-                    "nash_conv_mean": float(g.mean()),
-                    "nash_conv_std": float(g.std()),
-                    "nash_conv_min": float(g.min()),
-                    "nash_conv_max": float(g.max()),
-                    "expert_queries": queries,
-                    "labelled_states_per_player": states,
-                    "seconds": seconds,
-                }
+                print(
+                    f"{feature_name:>10} {method:>16} K={budget:>4}: NashConv "
+                    f"{g.mean():.4f} ± {g.std():.4f} (min {g.min():.4f}, max "
+                    f"{g.max():.4f}), {np.mean(seconds):.2f} s/run"
+                )
+
+    # ---- results: JSON and figure
+    payload = {
+        "experiment": f"gridworld figure {args.figure}",
+        "config": dataclasses.asdict(args) | {"run_name": args.run_name},
+        "game": {
+            "name": game.name,
+            "num_states": game.num_states,
+            "num_actions": list(game.num_actions),
+            "gamma": game.gamma,
+            "expert_value": float(equilibrium.value[0]),
+            "expert_nash_conv": float(expert_gap),
+        },
+        "versions": {
+            "mail_gym": mail_envs.__version__,
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+        },
+        "results": records,
+    }
+    json_path = out_dir / f"{args.run_name}.json"
+    atomic_write_text(json_path, json.dumps(payload, indent=2))
+
+    import matplotlib.pyplot as plt
+
+    styles = {"lsvi-ucb-zero": "-", "uniform": "--", "bc": ":"}
+    labels = {
+        "lsvi-ucb-zero": "LSVI-UCB-ZERO-BC",
+        "uniform": "uniform-exploration BC",
+        "bc": "BC (expert self-play)",
+    }
+    colors = {
+        "tabular": "tab:blue",
+        "relational": "tab:orange",
+        "deep-linear": "tab:green",
+    }
+    fig, ax = plt.subplots(figsize=(8.6, 4.4))
+    for feature_name in args.features:
+        for method in args.methods:
+            rows = [
+                r
+                for r in records
+                if r["features"] == feature_name and r["method"] == method
+            ]
+            k = [r["episodes"] for r in rows]
+            mean = np.array([r["nash_conv_mean"] for r in rows])
+            ax.plot(
+                k,
+                mean,
+                styles[method],
+                marker="o",
+                ms=3,
+                color=colors[feature_name],
+                label=f"{labels[method]}, {feature_name}",
             )
-            print(
-                f"{feature_name:>10} {method:>16} K={budget:>4}: NashConv "
-                f"{g.mean():.4f} ± {g.std():.4f} (min {g.min():.4f}, max "
-                f"{g.max():.4f}), {np.mean(seconds):.2f} s/run"
+            ax.fill_between(
+                k,
+                [r["nash_conv_min"] for r in rows],
+                [r["nash_conv_max"] for r in rows],
+                color=colors[feature_name],
+                alpha=0.12,
+                lw=0,
             )
+    ax.set_xscale("log")
+    ax.set_xticks(list(args.budgets), [str(k) for k in args.budgets])
+    ax.minorticks_off()
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("episodes K per learning player")
+    ax.set_ylabel("NashConv of the learned profile")
+    ax.set_title(
+        f"Gridworld {args.size}x{args.size}: mean, min-max over seeds {list(args.seeds)}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    png_path = out_dir / f"{args.run_name}.png"
+    atomic_savefig(fig, png_path, dpi=150)
+    print(f"wrote {json_path} and {png_path}")
 
-# ---- results: JSON and figure
-payload = {
-    "experiment": f"gridworld figure {args.figure}",
-    "config": dataclasses.asdict(args) | {"run_name": args.run_name},
-    "game": {
-        "name": game.name,
-        "num_states": game.num_states,
-        "num_actions": list(game.num_actions),
-        "gamma": game.gamma,
-        "expert_value": float(equilibrium.value[0]),
-        "expert_nash_conv": float(expert_gap),
-    },
-    "versions": {
-        "mail_gym": mail_envs.__version__,
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    },
-    "results": records,
-}
-json_path = out_dir / f"{args.run_name}.json"
-atomic_write_text(json_path, json.dumps(payload, indent=2))
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-styles = {"lsvi-ucb-zero": "-", "uniform": "--", "expert-self-play": ":"}
-labels = {
-    "lsvi-ucb-zero": "LSVI-UCB-ZERO-BC",
-    "uniform": "uniform-exploration BC",
-    "expert-self-play": "BC (expert self-play)",
-}
-colors = {"tabular": "tab:blue", "relational": "tab:orange", "deep-linear": "tab:green"}
-fig, ax = plt.subplots(figsize=(8.6, 4.4))
-for feature_name in args.features:
-    for method in args.methods:
-        rows = [
-            r
-            for r in records
-            if r["features"] == feature_name and r["method"] == method
-        ]
-        k = [r["episodes"] for r in rows]
-        mean = np.array([r["nash_conv_mean"] for r in rows])
-        ax.plot(
-            k,
-            mean,
-            styles[method],
-            marker="o",
-            ms=3,
-            color=colors[feature_name],
-            label=f"{labels[method]}, {feature_name}",
-        )
-        ax.fill_between(
-            k,
-            [r["nash_conv_min"] for r in rows],
-            [r["nash_conv_max"] for r in rows],
-            color=colors[feature_name],
-            alpha=0.12,
-            lw=0,
-        )
-ax.set_xscale("log")
-ax.set_xticks(list(args.budgets), [str(k) for k in args.budgets])
-ax.minorticks_off()
-ax.set_yscale("symlog", linthresh=1e-3)
-ax.set_ylim(bottom=0.0)
-ax.set_xlabel("episodes K per learning player")
-ax.set_ylabel("NashConv of the learned profile")
-ax.set_title(
-    f"Gridworld {args.size}x{args.size}: mean, min-max over seeds {list(args.seeds)}",
-    fontsize=10,
-)
-ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-ax.grid(alpha=0.3, which="both")
-fig.tight_layout()
-png_path = out_dir / f"{args.run_name}.png"
-atomic_savefig(fig, png_path, dpi=150)
-print(f"wrote {json_path} and {png_path}")
+if __name__ == "__main__":
+    main()

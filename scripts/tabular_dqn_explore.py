@@ -20,14 +20,20 @@ legal actions) is labelled, while the other seat is played by
 
 * ``dqn-explore``: the masked SB3 DQN explorer whose only reward is the
   elliptical bonus on its critic's features
-  (``agents.dqn_explore.collect_dqn_explore``, its default settings), or
+  (``agents.deep.dqn_explore.DQNExploreBC``, its default settings but the
+  bonus scale ``--beta``), or
 * ``uniform``: an explorer uniform among legal actions
-  (``agents.dqn_explore.collect_uniform_exploration``).
+  (``agents.deep.baselines.UniformBC``).
+
+The chain runs through ``agents.pipeline.Pipeline(game="chain")``; the
+Gridworld through ``agents.methods.make_algorithm`` on the pipeline's
+Gridworld problem with its linear setup removed, so that both methods play
+the env (the pipeline's Gridworld runs its baselines on the model).
 
 Both methods get the same budgets, seeds and behaviour-cloning settings. BC
 fits one MLP per player on the one-hot observations
-(``agents.tabular_explore.fit_bc_or_uniform`` over ``fit_bc_profile``,
-hard labels, batch 128) for at least 60 epochs and at least 1,000 gradient
+(``agents.bc.profile.fit_bc_profile`` with ``BCConfig``: hard labels, batch
+128) for at least 60 epochs and at least 1,000 gradient
 steps: with ``fit_bc_profile``'s 60 epochs alone, 250 Gridworld labels get
 120 steps, too few to fit them, and NashConv then measures the optimizer,
 not the data. The learned profile is greedy and masked. **A
@@ -38,10 +44,10 @@ probability 1/2). The exact NashConv and per-player gains of the profile are
 computed on the model (``mail_envs.solvers.nash_gap``).
 
 Recorded per run: NashConv, gains, expert queries, distinct states labelled,
-explorer moves, wall times and, on the chain, in how many of the guard's
-labelled games the gate was reached (= games with a gate label: the guard's
-only decision is there). The seeds of the two players' collections are drawn
-from the run seed (``SeedSequence``), identically for both methods.
+wall times and, on the chain, the guard's gate labels (its expert queries:
+the guard's only decision is at the gate; 0 when the explorer never reached
+it). The seeds of the two players' collections are drawn from the run seed
+(``SeedSequence``), identically for both methods.
 
 Run (from the repository root):
 
@@ -57,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import multiprocessing
 import os
@@ -72,17 +77,20 @@ import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from agents.tabular_explore import collect_per_player, fit_bc_or_uniform
-from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
-from mail_envs.chain import env as chain_env
+from agents.bc.profile import BCConfig
+from agents.deep.critic_bonus import BonusConfig
+from agents.imitation import ImitationProblem
+from agents.methods import make_algorithm
+from agents.pipeline import GAME_SPECS, Pipeline
+from mail_envs.chain import chain_layout, exploit_gain
 from mail_envs.files import atomic_savefig, atomic_write_text
-from mail_envs.gridworld import env as gridworld_env
-from mail_envs.gridworld import make_gridworld_game
-from mail_envs.solvers import nash_gap, solve_zero_sum
-from mail_wrappers.table_policy import TablePolicy
+from mail_envs.solvers import nash_gap
 
 GAMES = ("gridworld", "chain")
 METHODS = ("dqn-explore", "uniform")
+#: The chain of the pipeline's game spec: two actions, layout seed 0.
+CHAIN_ACTIONS = 2
+CHAIN_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -95,8 +103,6 @@ class Args:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     grid_size: int = 3
     chain_length: int = 8
-    chain_actions: int = 2
-    chain_seed: int = 0
     beta: float = 3.0
     bc_batch_size: int = 128
     bc_min_epochs: int = 60
@@ -120,6 +126,22 @@ class Args:
         budgets = f"K{self.budgets[0]}-{self.budgets[-1]}"
         quick = "_quick" if self.quick else ""
         return f"dqn_explore_{'-'.join(self.games)}_{budgets}_seeds{seeds}{quick}"
+
+    @property
+    def bc(self) -> BCConfig:
+        """The BC settings of both methods (MLP head, hard labels)."""
+        return BCConfig(
+            batch_size=self.bc_batch_size,
+            min_epochs=self.bc_min_epochs,
+            min_steps=self.bc_min_steps,
+        )
+
+    @property
+    def method_options(self) -> dict[str, dict[str, object]]:
+        """Constructor keywords per method: the DQN explorer's bonus scale."""
+        if "dqn-explore" not in self.methods:
+            return {}
+        return {"dqn-explore": {"bonus": BonusConfig(beta=self.beta)}}
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -156,50 +178,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-args = parse_args()
-torch.set_num_threads(args.threads)
-out_dir = Path(args.out_dir)
-out_dir.mkdir(parents=True, exist_ok=True)
-print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
-
-# ---- the games, their exact experts
-layout = chain_layout(args.chain_length, args.chain_actions, seed=args.chain_seed)
-models = {
-    "gridworld": make_gridworld_game(size=args.grid_size),
-    "chain": make_chain_game(
-        length=args.chain_length, num_actions=args.chain_actions, seed=args.chain_seed
-    ),
-}
-env_fns = {
-    "gridworld": functools.partial(gridworld_env, size=args.grid_size),
-    "chain": functools.partial(
-        chain_env,
-        length=args.chain_length,
-        num_actions=args.chain_actions,
-        seed=args.chain_seed,
-    ),
-}
-AGENTS = ("player_0", "player_1")
-experts, expert_gaps = {}, {}
-for name in args.games:
-    game = models[name]
-    equilibrium = solve_zero_sum(game)
-    experts[name] = [
-        TablePolicy(game, i, equilibrium.policies[i]) for i in range(len(AGENTS))
-    ]
-    expert_gaps[name] = float(nash_gap(game, list(equilibrium.policies)).nash_conv)
-    print(
-        f"{name}: {game.num_states} states, value {equilibrium.value[0]:+.4f}, "
-        f"expert NashConv {expert_gaps[name]:.2e}"
-    )
-# A guard that never saw the gate plays uniformly there; player_1's gain then:
-uniform_guard_gain = exploit_gain(
-    layout, 1.0 - 1.0 / args.chain_actions, gamma=models["chain"].gamma
-)
-
-
 @dataclass(frozen=True)
-class RunRecord:
+class Cell:
     """One learned profile: a (game, method, budget, seed) cell of the sweep."""
 
     game: str
@@ -210,209 +190,296 @@ class RunRecord:
     gains: tuple[float, ...]
     queries: tuple[int, ...]
     distinct_states: tuple[int, ...]
-    explorer_steps: tuple[int, ...]
     uniform_players: tuple[int, ...]
-    gate_games: int | None
-    collect_seconds: float
+    gate_labels: int | None
+    explore_seconds: float
     bc_seconds: float
 
 
-def run_one(job: tuple[str, str, int, int]) -> RunRecord:
-    """Collect, clone and evaluate one (game, method, budget, seed) cell."""
-    name, method, budget, seed = job
+def problem_of(name: str, args: Args) -> ImitationProblem:
+    """The game's pipeline problem; the Gridworld without its linear setup.
+
+    Without ``linear`` the baselines run through the env (as DQN-Explore must)
+    instead of taking the model-based softmax-linear path.
+    """
+    if name == "chain":
+        return GAME_SPECS["chain"].problem({"length": args.chain_length})
+    problem = GAME_SPECS["gridworld"].problem({"size": args.grid_size})
+    return dataclasses.replace(problem, linear=None)
+
+
+def uniform_players(queries: tuple[int, ...]) -> tuple[int, ...]:
+    """Players without a labelled decision: BC gives them the uniform policy."""
+    return tuple(i for i, q in enumerate(queries) if q == 0)
+
+
+def run_gridworld_cell(job: tuple[Args, str, int, int]) -> Cell:
+    """Explore, clone and evaluate one Gridworld cell (env-based, no linear setup)."""
+    args, method, budget, seed = job
     torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    runs = collect_per_player(
-        env_fns[name],
-        experts[name],
+    problem = problem_of("gridworld", args)
+    result = make_algorithm(
         method,
-        num_games=budget,
+        problem,
+        budget=budget,
         seed=seed,
-        dqn_kwargs={"beta": args.beta},
+        bc=args.bc,
         device="cpu",
-    )
-    collected = time.perf_counter()
-    policies, uniform_players = fit_bc_or_uniform(
-        runs,
-        seed=seed,
-        batch_size=args.bc_batch_size,
-        min_epochs=args.bc_min_epochs,
-        min_steps=args.bc_min_steps,
-        device="cpu",
-    )
-    fitted = time.perf_counter()
-    gap = nash_gap(models[name], policies)
-    gate_games = None
-    if name == "chain":  # the guard's decisions are all at the gate
-        guard = runs[0].labels
-        at_gate = guard.observations.argmax(1) == layout.gate
-        gate_games = len(np.unique(guard.games[at_gate]))
-    return RunRecord(
-        game=name,
+        options=args.method_options.get(method),
+    ).run()
+    assert problem.model is not None
+    gap = nash_gap(problem.model, list(result.policies))
+    queries = tuple(int(q) for q in result.num_queries)
+    return Cell(
+        game="gridworld",
         method=method,
         budget=budget,
         seed=seed,
         nash_conv=float(gap.nash_conv),
         gains=tuple(float(g) for g in gap.gains),
-        queries=tuple(r.labels.num_queries for r in runs),
-        distinct_states=tuple(r.labels.num_distinct_states for r in runs),
-        explorer_steps=tuple(r.explorer_steps for r in runs),
-        uniform_players=tuple(uniform_players),
-        gate_games=gate_games,
-        collect_seconds=collected - start,
-        bc_seconds=fitted - collected,
+        queries=queries,
+        distinct_states=tuple(int(d) for d in result.distinct_states),
+        uniform_players=uniform_players(queries),
+        gate_labels=None,
+        explore_seconds=result.explore_seconds,
+        bc_seconds=result.bc_seconds,
     )
 
 
-def row_text(r: RunRecord) -> str:
+def run_gridworld(args: Args) -> list[Cell]:
+    """Every Gridworld cell, in ``--workers`` forked processes."""
+    jobs = [
+        (args, method, budget, seed)
+        for method in args.methods
+        for budget in args.budgets
+        for seed in args.seeds
+    ]
+    if args.workers > 1:
+        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+            return list(pool.imap(run_gridworld_cell, jobs))
+    return [run_gridworld_cell(job) for job in jobs]
+
+
+def run_chain(args: Args) -> list[Cell]:
+    """Every chain cell, through the pipeline.
+
+    The guard (player_0) decides only at the gate, so its expert queries are
+    its gate labels: zero when the explorer never reached the gate.
+    """
+    result = Pipeline(
+        game="chain",
+        methods=args.methods,
+        budgets=args.budgets,
+        seeds=args.seeds,
+        game_options={"length": args.chain_length},
+        method_options=args.method_options,
+        device="cpu",
+        augment=False,
+        progress=False,
+        workers=args.workers,
+        threads=args.threads,
+        bc=args.bc,
+    ).run()
+    return [
+        Cell(
+            game="chain",
+            method=r.method,
+            budget=r.budget,
+            seed=r.seed,
+            nash_conv=float(r.nash_conv if r.nash_conv is not None else np.nan),
+            gains=tuple(r.gains),
+            queries=tuple(r.num_queries),
+            distinct_states=tuple(r.distinct_states),
+            uniform_players=uniform_players(tuple(r.num_queries)),
+            gate_labels=int(r.num_queries[0]),
+            explore_seconds=r.explore_seconds,
+            bc_seconds=r.bc_seconds,
+        )
+        for r in result.records
+    ]
+
+
+def row_text(r: Cell) -> str:
     gains = "/".join(f"{g:.4f}" for g in r.gains)
     queries = "/".join(str(q) for q in r.queries)
     n_states = "/".join(str(s) for s in r.distinct_states)
     unif = ",".join(str(k) for k in r.uniform_players) or "-"
-    gate = "-" if r.gate_games is None else r.gate_games
+    gate = "-" if r.gate_labels is None else r.gate_labels
     return (
         f"{r.game:<10}{r.method:<13}{r.budget:>5}{r.seed:>5}"
         f"{r.nash_conv:>10.4f}{gains:>17}{queries:>12}{n_states:>9}"
-        f"{gate:>6}{unif:>6}{r.collect_seconds:>8.1f}{r.bc_seconds:>7.1f}"
+        f"{gate:>6}{unif:>6}{r.explore_seconds:>8.1f}{r.bc_seconds:>7.1f}"
     )
 
 
-# ---- the sweep (cells are independent; ``--workers`` forks that many processes)
-jobs = [
-    (name, method, budget, seed)
-    for name in args.games
-    for method in args.methods
-    for budget in args.budgets
-    for seed in args.seeds
-]
-print(
-    f"{'game':<10}{'method':<13}{'K':>5}{'seed':>5}{'NashConv':>10}{'gains':>17}"
-    f"{'queries':>12}{'states':>9}{'gate':>6}{'unif':>6}{'coll s':>8}{'bc s':>7}"
-)
-sweep_start = time.perf_counter()
-records: list[RunRecord] = []
-if args.workers > 1:
-    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-        for record in pool.imap(run_one, jobs):
-            records.append(record)
-            print(row_text(record), flush=True)
-else:
-    for job in jobs:
-        records.append(run_one(job))
-        print(row_text(records[-1]), flush=True)
-sweep_seconds = time.perf_counter() - sweep_start
+def summarize(args: Args, records: list[Cell]) -> dict[str, dict[str, list[dict]]]:
+    """Mean and min-max over seeds of every (game, method, budget)."""
+    summary: dict[str, dict[str, list[dict]]] = {}
+    for name in args.games:
+        summary[name] = {}
+        for method in args.methods:
+            cells = []
+            for budget in args.budgets:
+                rows = [
+                    r
+                    for r in records
+                    if r.game == name and r.method == method and r.budget == budget
+                ]
+                gaps = np.array([r.nash_conv for r in rows])
+                cell = {
+                    "budget": budget,
+                    "nash_conv_mean": float(gaps.mean()),
+                    "nash_conv_min": float(gaps.min()),
+                    "nash_conv_max": float(gaps.max()),
+                    "gains_mean": np.mean([r.gains for r in rows], axis=0).tolist(),
+                    "distinct_states_mean": np.mean(
+                        [r.distinct_states for r in rows], axis=0
+                    ).tolist(),
+                }
+                if name == "chain":
+                    cell["gate_reached_seeds"] = sum(r.gate_labels > 0 for r in rows)
+                    cell["gate_labels_mean"] = float(
+                        np.mean([r.gate_labels for r in rows])
+                    )
+                cells.append(cell)
+            summary[name][method] = cells
+    return summary
 
 
-# ---- summary: mean and min-max over seeds
-def cells(name: str, method: str) -> list[dict]:
-    out = []
-    for budget in args.budgets:
-        rows = [
-            r
-            for r in records
-            if r.game == name and r.method == method and r.budget == budget
-        ]
-        gaps = np.array([r.nash_conv for r in rows])
-        cell = {
-            "budget": budget,
-            "nash_conv_mean": float(gaps.mean()),
-            "nash_conv_min": float(gaps.min()),
-            "nash_conv_max": float(gaps.max()),
-            "gains_mean": np.mean([r.gains for r in rows], axis=0).tolist(),
-            "distinct_states_mean": np.mean(
-                [r.distinct_states for r in rows], axis=0
-            ).tolist(),
-        }
-        if name == "chain":
-            cell["gate_reached_seeds"] = sum(r.gate_games > 0 for r in rows)
-            cell["gate_games_mean"] = float(np.mean([r.gate_games for r in rows]))
-        out.append(cell)
-    return out
+def plot(args: Args, summary: dict[str, dict[str, list[dict]]], path: Path) -> Path:
+    """NashConv against the budget, mean and min-max over seeds, one panel per game."""
+    import matplotlib.pyplot as plt
 
-
-summary = {
-    name: {method: cells(name, method) for method in args.methods}
-    for name in args.games
-}
-print(
-    f"\nsummary (mean [min, max] over {len(args.seeds)} seeds), {sweep_seconds:.0f} s"
-)
-for name, by_method in summary.items():
-    for method, rows in by_method.items():
-        for c in rows:
-            extra = ""
-            if name == "chain":
-                extra = (
-                    f"  gate reached in {c['gate_reached_seeds']}/{len(args.seeds)} "
-                    f"seeds, {c['gate_games_mean']:.1f} games on average"
-                )
-            print(
-                f"{name:<10}{method:<13}K={c['budget']:<5}NashConv "
-                f"{c['nash_conv_mean']:.4f} [{c['nash_conv_min']:.4f}, "
-                f"{c['nash_conv_max']:.4f}]  gains "
-                + "/".join(f"{g:.4f}" for g in c["gains_mean"])
-                + extra
+    titles = {
+        "gridworld": f"Gridworld {args.grid_size}x{args.grid_size} (fig. 2a)",
+        "chain": f"Chain N={args.chain_length} (fig. 2b)",
+    }
+    fig, axes = plt.subplots(
+        1, len(args.games), figsize=(max(6.5, 5 * len(args.games)), 4), squeeze=False
+    )
+    for ax, name in zip(axes[0], args.games, strict=True):
+        for method in args.methods:
+            rows = summary[name][method]
+            x = [c["budget"] for c in rows]
+            (line,) = ax.plot(
+                x, [c["nash_conv_mean"] for c in rows], marker="o", label=method
             )
-if "chain" in args.games:
-    print(
-        f"chain: player_1's gain against a uniform guard = {uniform_guard_gain:.4f} "
-        "(exploit_gain with error 1/2)"
+            ax.fill_between(
+                x,
+                [c["nash_conv_min"] for c in rows],
+                [c["nash_conv_max"] for c in rows],
+                color=line.get_color(),
+                alpha=0.2,
+            )
+        ax.set_xscale("log")
+        ax.set_xticks(args.budgets, [str(b) for b in args.budgets])
+        ax.minorticks_off()
+        ax.set_xlabel("expert-labelled games per player K")
+        ax.set_ylabel("NashConv of the BC profile")
+        ax.set_title(titles[name])
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(
+        f"DQN-Explore-BC vs uniform exploration, seeds {list(args.seeds)}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    try:
+        return atomic_savefig(fig, path, dpi=150)
+    finally:
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
+
+    # ---- the games, their exact experts
+    expert_gaps = {}
+    for name in args.games:
+        problem = problem_of(name, args)
+        assert problem.model is not None
+        expert_gaps[name] = float(
+            nash_gap(problem.model, list(problem.experts)).nash_conv
+        )
+        print(
+            f"{name}: {problem.model.num_states} states, "
+            f"expert NashConv {expert_gaps[name]:.2e}"
+        )
+    layout = chain_layout(args.chain_length, CHAIN_ACTIONS, seed=CHAIN_SEED)
+    chain_gamma = problem_of("chain", args).model.gamma  # type: ignore[union-attr]
+    # A guard that never saw the gate plays uniformly there; player_1's gain then:
+    uniform_guard_gain = exploit_gain(
+        layout, 1.0 - 1.0 / CHAIN_ACTIONS, gamma=chain_gamma
     )
 
-# ---- write everything (atomically)
-payload = {
-    "args": dataclasses.asdict(args),
-    "run_name": args.run_name,
-    "platform": {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-    },
-    "expert_nash_conv": expert_gaps,
-    "chain_layout": dataclasses.asdict(layout),
-    "chain_uniform_guard_gain": uniform_guard_gain,
-    "sweep_seconds": sweep_seconds,
-    "summary": summary,
-    "runs": [dataclasses.asdict(r) for r in records],
-}
-json_path = out_dir / f"{args.run_name}.json"
-atomic_write_text(json_path, json.dumps(payload, indent=2))
+    # ---- the sweep
+    print(
+        f"{'game':<10}{'method':<13}{'K':>5}{'seed':>5}{'NashConv':>10}{'gains':>17}"
+        f"{'queries':>12}{'states':>9}{'gate':>6}{'unif':>6}{'expl s':>8}{'bc s':>7}"
+    )
+    sweep_start = time.perf_counter()
+    records: list[Cell] = []
+    for name in args.games:
+        cells = run_gridworld(args) if name == "gridworld" else run_chain(args)
+        for cell in cells:
+            print(row_text(cell), flush=True)
+        records += cells
+    sweep_seconds = time.perf_counter() - sweep_start
 
-# ---- the figure
-import matplotlib.pyplot as plt  # noqa: E402
-
-titles = {
-    "gridworld": f"Gridworld {args.grid_size}x{args.grid_size} (fig. 2a)",
-    "chain": f"Chain N={args.chain_length} (fig. 2b)",
-}
-fig, axes = plt.subplots(
-    1, len(args.games), figsize=(max(6.5, 5 * len(args.games)), 4), squeeze=False
-)
-for ax, name in zip(axes[0], args.games, strict=True):
-    for method in args.methods:
-        rows = summary[name][method]
-        x = [c["budget"] for c in rows]
-        mean = [c["nash_conv_mean"] for c in rows]
-        (line,) = ax.plot(x, mean, marker="o", label=method)
-        ax.fill_between(
-            x,
-            [c["nash_conv_min"] for c in rows],
-            [c["nash_conv_max"] for c in rows],
-            color=line.get_color(),
-            alpha=0.2,
+    # ---- summary: mean and min-max over seeds
+    summary = summarize(args, records)
+    print(
+        f"\nsummary (mean [min, max] over {len(args.seeds)} seeds), "
+        f"{sweep_seconds:.0f} s"
+    )
+    for name, by_method in summary.items():
+        for method, rows in by_method.items():
+            for c in rows:
+                extra = ""
+                if name == "chain":
+                    extra = (
+                        f"  gate reached in {c['gate_reached_seeds']}/"
+                        f"{len(args.seeds)} seeds, {c['gate_labels_mean']:.1f} "
+                        "gate labels on average"
+                    )
+                print(
+                    f"{name:<10}{method:<13}K={c['budget']:<5}NashConv "
+                    f"{c['nash_conv_mean']:.4f} [{c['nash_conv_min']:.4f}, "
+                    f"{c['nash_conv_max']:.4f}]  gains "
+                    + "/".join(f"{g:.4f}" for g in c["gains_mean"])
+                    + extra
+                )
+    if "chain" in args.games:
+        print(
+            f"chain: player_1's gain against a uniform guard = "
+            f"{uniform_guard_gain:.4f} (exploit_gain with error 1/2)"
         )
-    ax.set_xscale("log")
-    ax.set_xticks(args.budgets, [str(b) for b in args.budgets])
-    ax.minorticks_off()
-    ax.set_xlabel("expert-labelled games per player K")
-    ax.set_ylabel("NashConv of the BC profile")
-    ax.set_title(titles[name])
-    ax.grid(alpha=0.3)
-    ax.legend()
-fig.suptitle(
-    f"DQN-Explore-BC vs uniform exploration, seeds {list(args.seeds)}", fontsize=10
-)
-fig.tight_layout()
-png_path = out_dir / f"{args.run_name}.png"
-atomic_savefig(fig, png_path, dpi=150)
-print(f"wrote {json_path} and {png_path}")
+
+    # ---- write everything (atomically)
+    payload = {
+        "args": dataclasses.asdict(args),
+        "run_name": args.run_name,
+        "platform": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+        },
+        "expert_nash_conv": expert_gaps,
+        "chain_layout": dataclasses.asdict(layout),
+        "chain_uniform_guard_gain": uniform_guard_gain,
+        "sweep_seconds": sweep_seconds,
+        "summary": summary,
+        "runs": [dataclasses.asdict(r) for r in records],
+    }
+    json_path = out_dir / f"{args.run_name}.json"
+    atomic_write_text(json_path, json.dumps(payload, indent=2))
+    png_path = plot(args, summary, out_dir / f"{args.run_name}.png")
+    print(f"wrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    main()

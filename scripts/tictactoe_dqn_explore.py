@@ -83,7 +83,7 @@ def parse_args() -> Args:
     )
 
 
-if __name__ == "__main__":  # worker processes re-import this file
+def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)  # small networks: one thread is fastest on a CPU
     out = Path(args.out)
@@ -106,3 +106,7 @@ if __name__ == "__main__":  # worker processes re-import this file
         json_path = result.to_json(out / f"{args.run_name}_{tag}.json")
         png_path = result.plot(out / f"{args.run_name}_{tag}.png")
         print(f"wrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":  # worker processes re-import this file
+    main()

@@ -48,22 +48,23 @@ Example:
     >>> tabular = np.eye(4).reshape(2, 2, 4)
     >>> explorer = LSVIUCBZero(num_episodes=5, horizon=3, seed=0)
     >>> out = explorer.explore(game, expert, tabular, explorer=1)
-    >>> out.labels[0].num_queries
-    15
+    >>> out.labels[0].num_queries, out.labels[0].metadata["agents"]
+    (15, ['player_0'])
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from agents.common import check_positive_int, spawn_seeds
+from agents.imitation import ImitationProblem, ImitationResult
+from agents.linear.problem import model_setup
 from agents.linear.rollouts import (
-    ExpertLabels,
-    ImitationResult,
     Trajectories,
-    behaviour_clone,
     check_expert_policies,
     check_features,
     collect_labels,
@@ -73,8 +74,10 @@ from agents.linear.rollouts import (
     sample_next_states,
     terminal_mask,
 )
+from agents.linear.softmax import behaviour_clone
 from mail_envs.core import TabularMarkovGame
 from mail_wrappers.elliptical import sherman_morrison_update
+from mail_wrappers.recorder import ExpertLabelDataset
 
 __all__ = ["LSVIExploration", "LSVIUCBZero", "LSVIUCBZeroBC", "optimistic_q_values"]
 
@@ -87,7 +90,9 @@ class LSVIExploration:
         explorer: The exploring player.
         trajectories: The ``K`` episodes played.
         labels: Expert labels of every non-exploring player, indexed by player
-            (``None`` at the explorer's index).
+            (``None`` at the explorer's index), as
+            :func:`~agents.linear.rollouts.collect_labels` gives them
+            (observations are state indices).
         cov_inv: ``(H, d, d)`` final ``Lambda_h^-1`` (Sherman–Morrison).
         bonuses: ``(H, S, A_explorer)`` final bonuses
             ``beta * sqrt(phi^T Lambda_h^-1 phi)``.
@@ -99,7 +104,7 @@ class LSVIExploration:
 
     explorer: int
     trajectories: Trajectories
-    labels: tuple[ExpertLabels | None, ...]
+    labels: tuple[ExpertLabelDataset | None, ...]
     cov_inv: np.ndarray
     bonuses: np.ndarray
     initial_bonuses: np.ndarray
@@ -327,101 +332,152 @@ class LSVIUCBZeroBC:
     (player ``(i + 1) % n``) runs :class:`LSVIUCBZero` for ``K`` episodes over
     its feature map; BC with the softmax-linear policy over player ``i``'s
     feature map on ``i``'s expert labels gives ``pi_i``
-    (:func:`~agents.linear.rollouts.fit_softmax_linear`). The learned profile
+    (:func:`~agents.linear.softmax.fit_softmax_linear`). The learned profile
     is ``(pi_0, ..., pi_{n-1})``; evaluate it exactly with
     :func:`mail_envs.solvers.nash_gap`.
 
+    Seeding: :func:`agents.common.spawn_seeds` gives one child seed sequence
+    per learning player, the seed of that player's :class:`LSVIUCBZero` run.
+
     Args:
+        problem: The problem; it needs a ``model`` and a ``linear`` setup
+            (expert tables; features: the explorer's for LSVI and the
+            learner's BC policy class; horizon ``H``, paper: 10).
+        num_episodes: Episodes ``K`` per learning player.
+        seed: Master seed of the run.
         beta: Bonus scale (paper: 10).
         ridge: Ridge ``lambda`` (paper: 0.1).
-        horizon: Steps per episode ``H`` (paper: 10).
-        num_episodes: Episodes ``K`` per learning player.
         l2: Ridge weight of the BC fit.
-        seed: Seed; each player's run gets its own child stream.
+
+    Raises:
+        ValueError: If the problem has no model or linear setup (or they are
+            invalid, see :func:`~agents.linear.problem.model_setup`), or a
+            parameter is out of range.
 
     Example:
         >>> from agents.linear.features import tabular_features
+        >>> from agents.linear.problem import linear_problem
         >>> from mail_envs.solvers import nash_gap, solve_zero_sum
         >>> from mail_envs.gridworld import make_gridworld_game
         >>> game = make_gridworld_game(size=3)
-        >>> expert = solve_zero_sum(game).policies
         >>> feats = [tabular_features(game, i) for i in range(2)]
-        >>> result = LSVIUCBZeroBC(num_episodes=50, seed=0).run(game, expert, feats)
-        >>> result.num_queries, nash_gap(game, list(result.policies)).nash_conv < 0.2
-        ((500, 500), True)
+        >>> problem = linear_problem(game, solve_zero_sum(game).policies, feats)
+        >>> result = LSVIUCBZeroBC(problem, num_episodes=50, seed=0).run()
+        >>> result.method, result.num_queries, result.explorer_steps
+        ('lsvi-ucb-zero', (500, 500), (500, 500))
+        >>> bool(nash_gap(game, list(result.policies)).nash_conv < 0.2)
+        True
     """
+
+    #: The method's registry name.
+    name = "lsvi-ucb-zero"
 
     def __init__(
         self,
+        problem: ImitationProblem,
         *,
+        num_episodes: int,
+        seed: int = 0,
         beta: float = 10.0,
         ridge: float = 0.1,
-        horizon: int = 10,
-        num_episodes: int = 50,
         l2: float = 1e-4,
-        seed: int = 0,
     ) -> None:
+        self.setup = model_setup(problem)
+        self.problem = problem
+        self.num_episodes = check_positive_int("num_episodes", num_episodes)
         # Validate once through the explorer's constructor.
-        LSVIUCBZero(beta=beta, ridge=ridge, horizon=horizon, num_episodes=num_episodes)
+        LSVIUCBZero(
+            beta=beta,
+            ridge=ridge,
+            horizon=self.setup.horizon,
+            num_episodes=self.num_episodes,
+        )
         if not l2 > 0:
             raise ValueError(f"l2 must be > 0, got {l2!r}")
+        self.player_seeds = spawn_seeds(seed, self.setup.num_players)
+        self.seed = int(seed)
         self.beta = float(beta)
         self.ridge = float(ridge)
-        self.horizon = int(horizon)
-        self.num_episodes = int(num_episodes)
         self.l2 = float(l2)
-        self.seed = int(seed)
 
-    def run(
-        self,
-        game: TabularMarkovGame,
-        expert_policies: Sequence[np.ndarray],
-        features: Sequence[np.ndarray],
-    ) -> ImitationResult:
+    @property
+    def horizon(self) -> int:
+        """Steps per episode ``H`` (the problem's ``linear.horizon``)."""
+        return self.setup.horizon
+
+    def run(self) -> ImitationResult:
         """Explore once per learning player, then clone every player.
 
-        Args:
-            game: The game.
-            expert_policies: Expert tables, ``(S, A_j)`` or ``(T, S, A_j)``.
-            features: One ``(S, A_j, d_j)`` feature map per player: the
-                explorer's features for LSVI and the learner's BC policy class.
-
         Returns:
-            The :class:`~agents.linear.rollouts.ImitationResult`
-            (``method="lsvi-ucb-zero"``).
-
-        Raises:
-            ValueError: On a bad table or feature shape.
+            The :class:`~agents.imitation.ImitationResult`
+            (``method="lsvi-ucb-zero"``): one dataset and one ``(S, A_i)``
+            policy table per player; ``explorer_steps`` are the steps the
+            explorer played for each learning player; ``info`` holds
+            ``thetas``, ``horizon``, ``num_episodes``, ``beta``, ``ridge``,
+            ``l2`` and ``explorers``.
         """
-        n = game.num_players
-        if len(features) != n:
-            raise ValueError(
-                f"features must hold one array per player ({n}), got {len(features)}"
-            )
-        experts = check_expert_policies(game, expert_policies)
-        seeds = np.random.SeedSequence(self.seed).spawn(n)
-        thetas, tables, all_labels = [], [], []
+        setup = self.setup
+        game, n = setup.game, setup.num_players
+        labels, steps, thetas, tables = [], [], [], []
+        explorers = []
+        explore_seconds = bc_seconds = 0.0
         for i in range(n):
+            start = time.perf_counter()
             j = default_explorer(i, n)
             explorer = LSVIUCBZero(
                 beta=self.beta,
                 ridge=self.ridge,
                 horizon=self.horizon,
                 num_episodes=self.num_episodes,
-                seed=seeds[i],
+                seed=self.player_seeds[i],
             )
-            out = explorer.explore(game, experts, features[j], explorer=j)
-            labels = out.labels[i]
-            assert labels is not None  # i != j by construction
-            theta, table = behaviour_clone(game, labels, features[i], l2=self.l2)
+            out = explorer.explore(
+                game,
+                setup.expert_tables,
+                setup.features[j],
+                explorer=j,
+            )
+            traj = out.trajectories
+            data = collect_labels(
+                game,
+                traj,
+                setup.expert_tables,
+                i,
+                agent=setup.agents[i],
+                game_id=setup.game_id,
+                expert=setup.expert_name,
+                seed=self.seed,
+                extra={
+                    "method": self.name,
+                    "learner": setup.agents[i],
+                    "explorer": setup.agents[j],
+                    "horizon": self.horizon,
+                },
+            )
+            cloned = time.perf_counter()
+            theta, table = behaviour_clone(game, i, data, setup.features[i], l2=self.l2)
+            explore_seconds += cloned - start
+            bc_seconds += time.perf_counter() - cloned
+            labels.append(data)
+            steps.append(traj.num_steps)
             thetas.append(theta)
             tables.append(table)
-            all_labels.append(labels)
+            explorers.append(setup.agents[j])
         return ImitationResult(
-            method="lsvi-ucb-zero",
+            method=self.name,
+            agents=setup.agents,
+            datasets=tuple(labels),
             policies=tuple(tables),
-            thetas=tuple(thetas),
-            labels=tuple(all_labels),
-            num_episodes=self.num_episodes,
-            horizon=self.horizon,
+            explorer_steps=tuple(steps),
+            explore_seconds=explore_seconds,
+            bc_seconds=bc_seconds,
+            info={
+                "thetas": tuple(thetas),
+                "horizon": self.horizon,
+                "num_episodes": self.num_episodes,
+                "beta": self.beta,
+                "ridge": self.ridge,
+                "l2": self.l2,
+                "explorers": tuple(explorers),
+            },
         )

@@ -28,3 +28,22 @@ def test_solve_gridworld_prints_value_and_gap(capsys):
 def test_solve_bad_parameter_is_a_clear_error(capsys):
     assert main(["solve", "gridworld", "--size", "1"]) == 2
     assert "size" in capsys.readouterr().err
+
+
+def test_solve_covers_every_game_with_a_model(capsys):
+    for game in (
+        "chain",
+        "tictactoe",
+        "xor-coordination",
+        "public-goods",
+        "random-zero-sum",
+    ):
+        assert main(["solve", game]) == 0, game
+        out = capsys.readouterr().out
+        gap = float(re.search(r"NashConv of the equilibrium: (\S+)", out).group(1))
+        assert 0.0 <= gap <= 1e-6, (game, gap)
+
+
+def test_solve_refuses_an_option_of_another_game(capsys):
+    assert main(["solve", "tictactoe", "--size", "5"]) == 2
+    assert "takes no option 'size'" in capsys.readouterr().err

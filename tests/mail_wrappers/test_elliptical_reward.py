@@ -305,3 +305,167 @@ def test_copied_wrapper_continues_like_the_original():
         assert rewards[0] == rewards[1] == rewards[2]
     np.testing.assert_array_equal(env.bonus.cov_inv, copies[0].bonus.cov_inv)
     np.testing.assert_array_equal(env.bonus.cov_inv, copies[1].bonus.cov_inv)
+
+
+# --- log det Lambda, the bonus of every action, relabelling rebuilds ---------
+#
+# Independent check: Lambda itself, summed from the features of the data
+# (``ridge I + sum phi phi^T``, one block per action in the block form), and
+# numpy's ``slogdet`` of it.
+
+
+def _direct_logdet_block(phi, actions, num_actions, ridge):
+    total = 0.0
+    for a in range(num_actions):
+        rows = phi[actions == a]
+        sign, value = np.linalg.slogdet(ridge * np.eye(phi.shape[1]) + rows.T @ rows)
+        assert sign > 0
+        total += value
+    return total
+
+
+def _direct_logdet_full(phi, ridge):
+    sign, value = np.linalg.slogdet(ridge * np.eye(phi.shape[1]) + phi.T @ phi)
+    assert sign > 0
+    return value
+
+
+def _full_features(obs, actions):
+    """A full feature map: the state features scaled by (action + 1)."""
+    return np.asarray(obs, dtype=np.float64) * (np.asarray(actions)[:, None] + 1.0)
+
+
+def test_logdet_of_the_per_step_path_is_the_logdet_of_lambda():
+    # The wrapper's fused per-step path on Tic-Tac-Toe (default block features).
+    pairs = _tictactoe_transitions(200, seed=1)
+    bonus = EllipticalBonus(num_actions=9, beta=0.3, ridge=0.5)
+    phi = np.array([[*obs["observation"].reshape(-1), 1.0] for obs, _ in pairs])
+    acts = np.array([a for _, a in pairs])
+    for k, (obs, action) in enumerate(pairs, start=1):
+        bonus._step(obs, action, True)
+        if k in (1, 7, 50, 200):
+            direct = _direct_logdet_block(phi[:k], acts[:k], 9, 0.5)
+            assert bonus.logdet == pytest.approx(direct, abs=1e-8)
+    # Before any pair: log det (ridge I) over the 9 blocks of size 19.
+    fresh = EllipticalBonus(num_actions=9, ridge=0.5)
+    fresh.bonus({k: v[None] for k, v in pairs[0][0].items()}, np.array([0]))
+    assert fresh.logdet == pytest.approx(9 * 19 * np.log(0.5), abs=1e-12)
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_logdet_of_the_batch_and_single_pair_paths_is_the_logdet_of_lambda(block):
+    rng = np.random.default_rng(4)
+    obs = rng.normal(size=(90, 5))
+    actions = rng.integers(3, size=90)
+    kwargs = (
+        {"state_features": lambda o: o, "num_actions": 3}
+        if block
+        else {"features": _full_features}
+    )
+    bonus = EllipticalBonus(ridge=2.0, **kwargs)
+    start = 0
+    for size in (1, 7, 1, 30, 2, 1, 48):  # batches (Woodbury) and single pairs
+        stop = start + size
+        bonus.bonus_and_update(obs[start:stop], actions[start:stop])
+        if block:
+            direct = _direct_logdet_block(obs[:stop], actions[:stop], 3, 2.0)
+        else:
+            phi = _full_features(obs[:stop], actions[:stop])
+            direct = _direct_logdet_full(phi, 2.0)
+        assert bonus.logdet == pytest.approx(direct, abs=1e-8)
+        start = stop
+    assert stop == 90 and bonus.num_updates == 90
+    # update() and a rebuild from the same data give the same log det.
+    more = EllipticalBonus(ridge=2.0, **kwargs)
+    more.update(obs, actions)
+    assert more.logdet == pytest.approx(bonus.logdet, abs=1e-8)
+    more.rebuild(obs, actions)
+    assert more.logdet == pytest.approx(bonus.logdet, abs=1e-8)
+
+
+def test_logdet_of_the_wrapper_with_a_block_map_and_after_a_new_map():
+    env = EllipticalBonusReward(
+        lake(), state_features=onehot, beta=0.5, ridge=3.0, keep_history=True
+    )
+    rng = np.random.default_rng(5)
+    obs, _ = env.reset(seed=0)
+    states, actions = [], []
+    for _ in range(120):
+        action = int(rng.integers(4))
+        states.append(int(obs))
+        actions.append(action)
+        obs, _, term, trunc, _ = env.step(action)
+        if term or trunc:
+            obs, _ = env.reset()
+    phi, acts = onehot(np.array(states)), np.array(actions)
+    # One-hot blocks are diagonal: log det = sum log(ridge + n(s, a)).
+    counts = np.zeros((4, NUM_STATES))
+    np.add.at(counts, (acts, np.array(states)), 1)
+    assert env.bonus.logdet == pytest.approx(np.log(3.0 + counts).sum(), abs=1e-8)
+    assert env.bonus.logdet == pytest.approx(
+        _direct_logdet_block(phi, acts, 4, 3.0), abs=1e-8
+    )
+    env.rebuild(state_features=lambda o: 2.0 * onehot(o))
+    assert env.bonus.logdet == pytest.approx(
+        _direct_logdet_block(2.0 * phi, acts, 4, 3.0), abs=1e-8
+    )
+
+
+def test_rebuild_from_an_empty_history_resets_the_logdet():
+    bonus = EllipticalBonus(num_actions=2, state_features=lambda o: o, keep_history=True)
+    assert bonus.rebuild(relabel=True).shape == (0,)
+    assert bonus.logdet == 0.0 and bonus.cov_inv is None
+
+
+def test_bonus_all_actions_is_the_bonus_of_each_action():
+    rng = np.random.default_rng(6)
+    bonus = EllipticalBonus(
+        num_actions=4, state_features=lambda o: o, beta=0.7, ridge=1.5
+    )
+    bonus.update(rng.normal(size=(60, 3)), rng.integers(4, size=60))
+    states = rng.normal(size=(10, 3))
+    table = bonus.bonus_all_actions(states)
+    assert table.shape == (10, 4)
+    for a in range(4):
+        np.testing.assert_allclose(
+            table[:, a], bonus.bonus(states, np.full(10, a)), rtol=1e-12
+        )
+    # The data's actions have different counts, so the columns differ.
+    assert not np.allclose(table[:, 0], table[:, 1])
+    # The default features on Dict observations (Tic-Tac-Toe), before any update.
+    pairs = _tictactoe_transitions(5)
+    default = EllipticalBonus(num_actions=9, beta=0.3)
+    batch = {k: np.stack([o[k] for o, _ in pairs]) for k in pairs[0][0]}
+    table = default.bonus_all_actions(batch)
+    for a in range(9):
+        np.testing.assert_allclose(
+            table[:, a], default.bonus(batch, np.full(5, a)), rtol=1e-12
+        )
+    with pytest.raises(ValueError, match="block form"):
+        EllipticalBonus(features=_full_features).bonus_all_actions(states)
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_rebuild_relabel_returns_the_bonuses_under_the_rebuilt_lambda(block):
+    rng = np.random.default_rng(7)
+    obs = rng.normal(size=(50, 4))
+    actions = rng.integers(3, size=50)
+    kwargs = (
+        {"state_features": lambda o: o, "num_actions": 3}
+        if block
+        else {"features": _full_features}
+    )
+    bonus = EllipticalBonus(beta=0.4, ridge=1.0, **kwargs)
+    bonus.update(rng.normal(size=(20, 4)), rng.integers(3, size=20))
+    assert bonus.rebuild(obs, actions) is None
+    new = (
+        {"state_features": lambda o: np.tanh(o)}
+        if block
+        else {"features": lambda o, a: np.tanh(_full_features(o, a))}
+    )
+    relabelled = bonus.rebuild(obs, actions, relabel=True, **new)
+    assert relabelled.shape == (50,) and bonus.num_updates == 50
+    np.testing.assert_allclose(relabelled, bonus.bonus(obs, actions), rtol=1e-12)
+    # Each pair is inside the rebuilt Lambda: below its first-visit bonus.
+    first_visit = EllipticalBonus(beta=0.4, ridge=1.0, **{**kwargs, **new})
+    assert np.all(relabelled < first_visit.bonus(obs, actions))

@@ -19,8 +19,6 @@ TINY = [
     "3",
     "--bc-epochs",
     "1",
-    "--levels",
-    "1",
     "--head",
     "small_cnn",
     "--device",
@@ -59,49 +57,53 @@ def run_script(out_dir: Path, *extra: str, seeds: str = "0") -> tuple[dict, str]
     return payload, done.stdout
 
 
+OPPONENTS = ["softmax-1", "softmax-2", "softmax-3", "softmax-4", "softmax-5"]
+OPPONENTS += ["abr", "perfect"]
+
+
 def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
     payload, stdout = run_script(tmp_path, seeds="0-1")
-    assert payload["learned_player"] == "player_0"
+    assert payload["learned_players"] == ["first", "second"]
     assert payload["config"]["num_games"] == 2
     assert payload["config"]["seeds"] == [0, 1]
+    assert payload["pipeline"]["game"] == "connect4"
+    assert payload["pipeline"]["methods"] == ["bc", "dqn-explore"]
     assert [r["seed"] for r in payload["per_seed"]] == [0, 1]
     for run in payload["per_seed"]:
-        assert set(run["evaluations"]) == {"bc", "dqn-explore-bc"}
+        assert set(run["metrics"]) == {"bc", "dqn-explore"}
         for method, data in run["data"].items():
             assert data["games"] == 2, method
-            assert 0 < data["distinct_boards"] <= data["expert_queries"], method
+            for distinct, queries in zip(
+                data["distinct_boards"], data["expert_queries"], strict=True
+            ):
+                assert 0 < distinct <= queries, method
         # Every game of expert self-play has at least the 4 first-player moves a
-        # win needs, all with 7 legal columns (no column fills before ply 6).
-        assert run["data"]["bc"]["expert_queries"] >= 2 * 4
-        for method, evaluation in run["evaluations"].items():
-            opponents = [m["opponent"] for m in evaluation["matches"]]
-            assert opponents == ["abr", "softmax-1", "perfect"], method
-            for m in evaluation["matches"]:
-                assert m["seat"] == "first"
-                assert m["wins"] + m["draws"] + m["losses"] == m["n_games"] == 3
-                for key in ("win", "draw", "loss"):
-                    low, high = m[f"{key}_ci"]
-                    assert low <= m[f"{key}_rate"] <= high
+        # win needs (and 3 of the second player's).
+        assert run["data"]["bc"]["expert_queries"][0] >= 2 * 4
+        assert run["data"]["bc"]["expert_queries"][1] >= 2 * 3
+        for method, metrics in run["metrics"].items():
+            keys = [k[4:] for k in metrics if k.startswith("win:")]
+            assert keys == [
+                f"{o}:{seat}" for seat in ("first", "second") for o in OPPONENTS
+            ], method
+            for key in keys:
+                rate = metrics[f"win:{key}"]
+                # 3 games per opponent: a rate of whole games, inside its interval
+                assert rate * 3 == pytest.approx(round(rate * 3))
+                low, high = metrics[f"win_low:{key}"], metrics[f"win_high:{key}"]
+                assert low <= rate <= high
     # The summary is the mean (and spread) over the seeds of the per-seed rates.
-    for method, per_opponent in payload["summary"].items():
-        for opponent, cell in per_opponent.items():
-            wins = [
-                next(
-                    m["win_rate"]
-                    for m in run["evaluations"][method]["matches"]
-                    if m["opponent"] == opponent
-                )
-                for run in payload["per_seed"]
-            ]
+    for method, per_key in payload["summary"].items():
+        assert len(per_key) == 2 * len(OPPONENTS)
+        for key, cell in per_key.items():
+            wins = [run["metrics"][method][f"win:{key}"] for run in payload["per_seed"]]
             assert cell["win_per_seed"] == wins
             assert cell["win_mean"] == pytest.approx(sum(wins) / 2)
             assert cell["win_min"] == min(wins) and cell["win_max"] == max(wins)
             assert cell["win_bar"] == [min(wins), max(wins)]
-            total = cell["win_mean"] + cell["draw_mean"] + cell["loss_mean"]
-            assert total == pytest.approx(1.0)
     assert payload["summary_bar"] == "min-max over seeds"
-    # The line of each opponent is printed for both methods.
-    assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 1
+    # The line of each opponent is printed once per seat, with both methods.
+    assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 2
     assert "min-max over seeds" in stdout
     assert not [
         p for p in tmp_path.iterdir() if p.name.endswith(".tmp")
@@ -112,19 +114,22 @@ def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
 def test_same_seed_same_results_and_expert_reference(tmp_path: Path) -> None:
     first, _ = run_script(tmp_path / "a", "--with-expert")
     second, _ = run_script(tmp_path / "b", "--with-expert")
-    for method in ("bc", "dqn-explore-bc"):
+    for method in ("bc", "dqn-explore"):
         counts = [
             {
                 k: v
                 for k, v in run["per_seed"][0]["data"][method].items()
-                if k != "seconds"
+                if not k.endswith("seconds")
             }
             for run in (first, second)
         ]
         assert counts[0] == counts[1], method
-    assert first["per_seed"][0]["evaluations"] == second["per_seed"][0]["evaluations"]
+    assert first["per_seed"][0]["metrics"] == second["per_seed"][0]["metrics"]
     assert first["summary"] == second["summary"]
     # Connect Four is a first-player win (J. D. Allen and V. Allis, 1988): the
     # solver wins every game from the first seat, whatever the opponent.
-    for m in first["per_seed"][0]["evaluations"]["expert"]["matches"]:
-        assert m["wins"] == m["n_games"], m["opponent"]
+    expert = first["per_seed"][0]["metrics"]["expert"]
+    first_seat = [k for k in expert if k.startswith("win:") and k.endswith(":first")]
+    assert len(first_seat) == len(OPPONENTS)
+    for key in first_seat:
+        assert expert[key] == 1.0, key

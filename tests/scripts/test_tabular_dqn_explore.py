@@ -40,6 +40,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "summary" in proc.stdout
+    assert "gate reached in" in proc.stdout
     (json_path,) = out.glob("*.json")
     return json.loads(json_path.read_text()), out
 
@@ -66,13 +67,15 @@ def test_one_record_per_cell_with_consistent_numbers(
         if r["game"] == "gridworld":
             # simultaneous moves: both players decide at every one of 50 cycles
             assert r["queries"] == [EPISODE * r["budget"]] * 2
-            assert r["gate_games"] is None
+            assert r["gate_labels"] is None
+            assert r["uniform_players"] == []
             assert 1 <= max(r["distinct_states"]) <= 72
         else:
             # the expert walker never advances: a decision in state 0 each cycle
             assert r["queries"][1] == EPISODE * r["budget"]
             assert r["distinct_states"][1] == 1
-            assert 0 <= r["gate_games"] <= r["budget"]
+            # the guard decides only at the gate: its queries are its gate labels
+            assert r["gate_labels"] == r["queries"][0] >= 0
 
 
 def test_chain_gain_is_the_known_exploit_value(quick_run: tuple[dict, Path]) -> None:
@@ -84,14 +87,14 @@ def test_chain_gain_is_the_known_exploit_value(quick_run: tuple[dict, Path]) -> 
     known = exploit_gain(layout, 0.5, gamma=0.95)
     assert payload["chain_uniform_guard_gain"] == pytest.approx(known)
     chain = [r for r in payload["runs"] if r["game"] == "chain"]
-    unseen = [r for r in chain if r["gate_games"] == 0]
+    unseen = [r for r in chain if r["gate_labels"] == 0]
     assert unseen, "expected a run whose explorer never reached the gate"
     for r in chain:
-        if r["gate_games"] == 0:
+        if r["gate_labels"] == 0:
             assert r["queries"][0] == 0
             assert r["uniform_players"] == [0]
             assert r["gains"] == pytest.approx([0.0, known], abs=1e-9)
         else:
-            assert r["queries"][0] >= r["gate_games"]
+            assert r["queries"][0] >= 1
             assert r["uniform_players"] == []
             assert r["gains"] == pytest.approx([0.0, 0.0], abs=1e-9)

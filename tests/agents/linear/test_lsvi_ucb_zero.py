@@ -1,7 +1,8 @@
-"""Tests of LSVI-UCB-ZERO, LSVI-UCB-ZERO-BC and the fixed-explorer baselines."""
+"""Tests of LSVI-UCB-ZERO (the explorer) and LSVI-UCB-ZERO-BC."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,91 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.linear.baselines import model_bc
 from agents.linear.lsvi_ucb_zero import LSVIUCBZero, LSVIUCBZeroBC, optimistic_q_values
-from agents.linear.rollouts import (
-    expert_self_play_bc,
-    fit_softmax_linear,
-    rollout,
-    sample_categorical,
-    softmax_linear_policy,
-    uniform_explore_bc,
-)
+from agents.linear.problem import linear_problem
 from mail_envs.core import TabularMarkovGame
 from mail_wrappers.elliptical import elliptical_bonus
 
 
 # ------------------------------------------------------------------ helpers
-def random_game(
-    seed: int,
-    num_states: int = 7,
-    num_actions: tuple[int, int] = (2, 3),
-    num_successors: int = 2,
-    terminal: bool = False,
-) -> TabularMarkovGame:
-    """A seeded random two-player game (optionally with one terminal state)."""
-    rng = np.random.default_rng(seed)
-    a_joint = int(np.prod(num_actions))
-    nxt = rng.integers(num_states, size=(num_states, a_joint, num_successors))
-    probs = rng.dirichlet(np.ones(num_successors), size=(num_states, a_joint))
-    rewards = rng.uniform(-1, 1, size=(num_states, a_joint))
-    rewards = np.stack([rewards, -rewards])
-    term = np.zeros(num_states, dtype=bool)
-    if terminal:
-        last = num_states - 1
-        term[last] = True
-        nxt[last] = last
-        rewards[:, last] = 0.0
-    masks = tuple(np.ones((num_states, a), dtype=bool) for a in num_actions)
-    return TabularMarkovGame(
-        num_actions=num_actions,
-        next_states=nxt,
-        next_probs=probs,
-        rewards=rewards,
-        legal_masks=masks,
-        initial_distribution=np.eye(num_states)[0],
-        gamma=0.9,
-        terminal=term,
-    )
-
-
-def random_expert(game: TabularMarkovGame, seed: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    return tuple(
-        rng.dirichlet(np.ones(a), size=game.num_states) for a in game.num_actions
-    )
-
-
-def tabular(game: TabularMarkovGame, player: int) -> np.ndarray:
-    s, a = game.num_states, game.num_actions[player]
-    return np.eye(s * a).reshape(s, a, s * a)
-
-
-def combination_lock(length: int = 5, num_actions: int = 3, seed: int = 0):
-    """Player 1 must play a secret sequence; any mistake resets to state 0.
-
-    Player 0's actions do not matter. The end state ``length`` is absorbing.
-    """
-    secret = np.random.default_rng(seed).integers(num_actions, size=length)
-    num_states = length + 1
-    nxt = np.zeros((num_states, 2, num_actions), dtype=np.int64)
-    for k in range(length):
-        nxt[k, :, secret[k]] = k + 1
-    nxt[length] = length
-    a_joint = 2 * num_actions
-    return TabularMarkovGame(
-        num_actions=(2, num_actions),
-        next_states=nxt.reshape(num_states, a_joint, 1),
-        next_probs=np.ones((num_states, a_joint, 1)),
-        rewards=np.zeros((2, num_states, a_joint)),
-        legal_masks=(
-            np.ones((num_states, 2), dtype=bool),
-            np.ones((num_states, num_actions), dtype=bool),
-        ),
-        initial_distribution=np.eye(num_states)[0],
-        gamma=0.9,
-    )
-
-
 def explorer_steps(out, h: int) -> tuple[np.ndarray, np.ndarray]:
     """States and explorer actions played at step h."""
     traj = out.trajectories
@@ -104,19 +28,10 @@ def explorer_steps(out, h: int) -> tuple[np.ndarray, np.ndarray]:
     return traj.states[live, h], traj.actions[out.explorer, live, h]
 
 
-# ----------------------------------------------------------------- sampling
-def test_sample_categorical_never_draws_zero_probability_and_matches_freqs():
-    rng = np.random.default_rng(0)
-    probs = np.tile([0.0, 0.25, 0.0, 0.75, 0.0], (200_000, 1))
-    draws = sample_categorical(probs, rng)
-    assert set(np.unique(draws)) == {1, 3}
-    assert abs(np.mean(draws == 3) - 0.75) < 0.005
-
-
 # ---------------------------------------------------------------- LSVI core
-def test_cov_inv_matches_direct_inverse_of_gram_matrix():
-    game = random_game(1)
-    expert = random_expert(game, 2)
+def test_cov_inv_matches_direct_inverse_of_gram_matrix(games):
+    game = games.random_game(1)
+    expert = games.random_expert(game, 2)
     phi = np.random.default_rng(3).normal(size=(game.num_states, 3, 5))
     out = LSVIUCBZero(ridge=0.1, horizon=6, num_episodes=200, seed=4).explore(
         game, expert, phi, explorer=1
@@ -131,10 +46,10 @@ def test_cov_inv_matches_direct_inverse_of_gram_matrix():
         np.testing.assert_allclose(out.bonuses[h].ravel(), direct, atol=1e-8)
 
 
-def test_bonus_decreases_exactly_on_visited_state_actions():
-    game = random_game(5)
-    expert = random_expert(game, 6)
-    phi = tabular(game, 1)
+def test_bonus_decreases_exactly_on_visited_state_actions(games):
+    game = games.random_game(5)
+    expert = games.random_expert(game, 6)
+    phi = games.tabular(game, 1)
     out = LSVIUCBZero(beta=10.0, ridge=0.1, horizon=4, num_episodes=15, seed=0).explore(
         game, expert, phi, explorer=1
     )
@@ -149,9 +64,9 @@ def test_bonus_decreases_exactly_on_visited_state_actions():
         assert np.all(out.bonuses[h][visits > 0] < out.initial_bonuses[visits > 0])
 
 
-def test_q_values_match_a_per_state_least_squares_loop():
-    game = random_game(7, terminal=True)
-    expert = random_expert(game, 8)
+def test_q_values_match_a_per_state_least_squares_loop(games):
+    game = games.random_game(7, terminal=True)
+    expert = games.random_expert(game, 8)
     rng = np.random.default_rng(9)
     phi = rng.normal(size=(game.num_states, 3, 4))
     beta, ridge, horizon = 0.7, 0.5, 5
@@ -207,34 +122,34 @@ def test_optimistic_q_values_masks_illegal_actions():
     np.testing.assert_allclose(big[:, legal], 3.0)  # capped at H
 
 
-def test_labels_are_only_the_learning_players_expert_actions():
-    game = random_game(11, terminal=True)
+def test_labels_are_only_the_learning_players_expert_actions(games):
+    game = games.random_game(11, terminal=True)
     # deterministic expert for player 0: its labels must be the argmax
-    expert = list(random_expert(game, 12))
+    expert = list(games.random_expert(game, 12))
     expert[0] = np.eye(2)[np.random.default_rng(13).integers(2, size=game.num_states)]
     out = LSVIUCBZero(horizon=6, num_episodes=40, seed=2).explore(
-        game, expert, tabular(game, 1), explorer=1
+        game, expert, games.tabular(game, 1), explorer=1
     )
     assert out.labels[1] is None
     labels = out.labels[0]
-    assert labels.player == 0
+    assert labels.agent_names == (game.player_names[0],)
+    np.testing.assert_array_equal(labels.agents, 0)
+    states = labels.observations
     traj = out.trajectories
     assert labels.num_queries == traj.num_steps  # every played step, no terminal
-    assert not np.any(game.terminal[labels.states])
-    np.testing.assert_array_equal(labels.actions, expert[0][labels.states].argmax(1))
-    np.testing.assert_array_equal(labels.probs, expert[0][labels.states])
+    assert not np.any(game.terminal[states])
+    np.testing.assert_array_equal(labels.expert_actions, expert[0][states].argmax(1))
+    np.testing.assert_array_equal(labels.expert_probs, expert[0][states])
+    np.testing.assert_array_equal(states, traj.states[labels.episodes, labels.steps])
     np.testing.assert_array_equal(
-        labels.states, traj.states[labels.episodes, labels.steps]
-    )
-    np.testing.assert_array_equal(
-        labels.actions, traj.actions[0][labels.episodes, labels.steps]
+        labels.expert_actions, traj.actions[0][labels.episodes, labels.steps]
     )
     # the explorer's actions never enter the dataset: they are unrelated to it
-    assert labels.probs.shape == (labels.num_queries, 2)
+    assert labels.expert_probs.shape == (labels.num_queries, 2)
 
 
-def test_turn_based_non_mover_is_never_queried():
-    game = random_game(14)
+def test_turn_based_non_mover_is_never_queried(games):
+    game = games.random_game(14)
     masks = [m.copy() for m in game.legal_masks]
     # player 0 moves only in even states; elsewhere it has the single no-op
     masks[0][1::2] = [True, False]
@@ -251,7 +166,7 @@ def test_turn_based_non_mover_is_never_queried():
     # only the no-op; it must never make player 0 play an illegal action
     expert = [np.full((game.num_states, 2), 0.5), game.uniform_policy(1)]
     out = LSVIUCBZero(horizon=5, num_episodes=30, seed=0).explore(
-        game, expert, tabular(game, 1), explorer=1
+        game, expert, games.tabular(game, 1), explorer=1
     )
     traj = out.trajectories
     played = traj.actions[0][traj.alive]
@@ -259,15 +174,15 @@ def test_turn_based_non_mover_is_never_queried():
     assert odd.any() and np.all(played[odd] == 0)
     labels = out.labels[0]
     assert labels.num_queries > 0
-    assert np.all(labels.states % 2 == 0)
+    assert np.all(labels.observations % 2 == 0)
     assert labels.num_queries == int(
         (out.trajectories.states[:, :-1][out.trajectories.alive] % 2 == 0).sum()
     )
 
 
-def test_every_reachable_state_of_the_learner_gets_labelled():
-    game = random_game(21, num_states=6, num_actions=(2, 3), num_successors=1)
-    expert = list(random_expert(game, 22))
+def test_every_reachable_state_of_the_learner_gets_labelled(games):
+    game = games.random_game(21, num_states=6, num_actions=(2, 3), num_successors=1)
+    expert = list(games.random_expert(game, 22))
     expert[0] = np.eye(2)[np.zeros(game.num_states, dtype=int)]
     horizon = 5
     # states reachable within horizon - 1 steps: learner plays action 0, the
@@ -279,9 +194,10 @@ def test_every_reachable_state_of_the_learner_gets_labelled():
         frontier = {int(t) for s in frontier for t in joint[s, 0]}
         reachable |= frontier
     out = LSVIUCBZero(horizon=horizon, num_episodes=300, seed=0).explore(
-        game, expert, tabular(game, 1), explorer=1
+        game, expert, games.tabular(game, 1), explorer=1
     )
-    assert set(np.unique(out.labels[0].states).tolist()) == reachable
+    assert set(np.unique(out.labels[0].observations).tolist()) == reachable
+    assert out.labels[0].num_distinct_states == len(reachable)
     assert len(reachable) > 1
 
 
@@ -308,7 +224,7 @@ def test_three_players_one_explorer_labels_the_two_others():
         labels = out.labels[j]
         assert labels.num_queries == 40
         np.testing.assert_array_equal(
-            labels.actions, expert[j][labels.states].argmax(axis=1)
+            labels.expert_actions, expert[j][labels.observations].argmax(axis=1)
         )
     # the explorer's actions drive the transitions: every step's successor is
     # the model's successor of the joint action played
@@ -320,15 +236,15 @@ def test_three_players_one_explorer_labels_the_two_others():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_lsvi_opens_a_combination_lock(seed):
+def test_lsvi_opens_a_combination_lock(seed, games):
     # 5 secret moves out of 3 actions in a 6-step episode: one uniform episode
     # reaches the end with probability 3**-5; optimism walks it systematically.
-    game = combination_lock(length=5, num_actions=3, seed=seed)
+    game = games.combination_lock(length=5, num_actions=3, seed=seed)
     expert = (np.tile([1.0, 0.0], (6, 1)), game.uniform_policy(1))
     out = LSVIUCBZero(beta=1.0, horizon=6, num_episodes=40, seed=seed).explore(
-        game, expert, tabular(game, 1), explorer=1
+        game, expert, games.tabular(game, 1), explorer=1
     )
-    assert 5 in out.labels[0].states
+    assert 5 in out.labels[0].observations
 
 
 def _saturated_fraction(beta: float) -> float:
@@ -363,28 +279,30 @@ def test_paper_defaults_leave_the_optimistic_values_clipped_at_h():
     assert _saturated_fraction(1.0) == 0.0
 
 
-def test_same_seed_same_run_and_seed_matters():
-    game = random_game(31)
-    expert = random_expert(game, 32)
+def test_same_seed_same_run_and_seed_matters(games):
+    game = games.random_game(31)
+    expert = games.random_expert(game, 32)
     runs = [
         LSVIUCBZero(horizon=5, num_episodes=20, seed=s).explore(
-            game, expert, tabular(game, 1), explorer=1
+            game, expert, games.tabular(game, 1), explorer=1
         )
         for s in (7, 7, 8)
     ]
     np.testing.assert_array_equal(
         runs[0].trajectories.states, runs[1].trajectories.states
     )
-    np.testing.assert_array_equal(runs[0].labels[0].actions, runs[1].labels[0].actions)
+    np.testing.assert_array_equal(
+        runs[0].labels[0].expert_actions, runs[1].labels[0].expert_actions
+    )
     np.testing.assert_array_equal(runs[0].cov_inv, runs[1].cov_inv)
     assert not np.array_equal(runs[0].trajectories.states, runs[2].trajectories.states)
 
 
-def test_episodes_stop_in_terminal_states():
-    game = random_game(41, terminal=True)
-    expert = random_expert(game, 42)
+def test_episodes_stop_in_terminal_states(games):
+    game = games.random_game(41, terminal=True)
+    expert = games.random_expert(game, 42)
     out = LSVIUCBZero(horizon=8, num_episodes=50, seed=0).explore(
-        game, expert, tabular(game, 1), explorer=1
+        game, expert, games.tabular(game, 1), explorer=1
     )
     traj = out.trajectories
     term = game.terminal[traj.states[:, :-1]]
@@ -407,105 +325,103 @@ def test_bad_parameters_raise(kwargs, match):
         LSVIUCBZero(**kwargs)
 
 
-def test_bad_inputs_raise_with_the_value():
-    game = random_game(51)
-    expert = random_expert(game, 52)
+def test_bad_inputs_raise_with_the_value(games):
+    game = games.random_game(51)
+    expert = games.random_expert(game, 52)
     explorer = LSVIUCBZero(num_episodes=2)
     with pytest.raises(ValueError, match=r"explorer must be in \[0, 2\), got 5"):
-        explorer.explore(game, expert, tabular(game, 1), explorer=5)
+        explorer.explore(game, expert, games.tabular(game, 1), explorer=5)
     with pytest.raises(ValueError, match=r"features of player 1 .* got \(7, 2, 14\)"):
-        explorer.explore(game, expert, tabular(game, 0), explorer=1)
+        explorer.explore(game, expert, games.tabular(game, 0), explorer=1)
     with pytest.raises(ValueError, match="player 0"):
-        explorer.explore(game, (expert[0][:3], expert[1]), tabular(game, 1), explorer=1)
+        explorer.explore(
+            game, (expert[0][:3], expert[1]), games.tabular(game, 1), explorer=1
+        )
 
 
-# ---------------------------------------------------------------------- BC
-def test_softmax_linear_bc_recovers_empirical_frequencies_with_tabular_features():
-    # The unregularized MLE of a categorical distribution is the empirical
-    # frequency; with one-hot features each state's logits are free.
-    masks = np.array([[True, True, True], [True, False, True], [True, True, True]])
-    counts = np.array([[3.0, 1.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
-    phi = np.eye(9).reshape(3, 3, 9)
-    theta = fit_softmax_linear(phi, masks, counts, l2=1e-9)
-    table = softmax_linear_policy(phi, masks, theta)
-    np.testing.assert_allclose(table[0], [0.75, 0.25, 0.0], atol=1e-3)
-    assert table[1, 1] == 0.0  # illegal: exactly zero
-    assert table[1, 2] > 0.999
-    np.testing.assert_allclose(table[2], 1 / 3)  # no data: uniform
-
-
-def test_fit_softmax_linear_gradient_is_exact():
-    rng = np.random.default_rng(0)
-    phi = rng.normal(size=(5, 3, 4))
-    masks = np.ones((5, 3), dtype=bool)
-    counts = rng.integers(0, 3, size=(5, 3)).astype(float)
-    l2 = 0.3
-    theta = fit_softmax_linear(phi, masks, counts, l2=l2, tol=1e-12)
-    logp = np.log(softmax_linear_policy(phi, masks, theta))
-    grad = np.einsum(
-        "sa,sad->d", counts.sum(1, keepdims=True) * np.exp(logp) - counts, phi
-    )
-    np.testing.assert_allclose(grad + l2 * theta, 0.0, atol=1e-7)
-
-
-def test_fit_softmax_linear_rejects_labels_on_illegal_actions():
-    masks = np.array([[True, False]])
-    with pytest.raises(ValueError, match="illegal action 1 in state 0"):
-        fit_softmax_linear(np.eye(2)[None], masks, np.array([[0.0, 1.0]]))
-
-
-# ---------------------------------------------------------------- pipelines
-def test_pipelines_label_budgets_and_learned_tables():
-    game = random_game(61)
-    expert = random_expert(game, 62)
-    features = [tabular(game, 0), tabular(game, 1)]
-    lsvi = LSVIUCBZeroBC(horizon=4, num_episodes=6, seed=0).run(game, expert, features)
-    uni = uniform_explore_bc(game, expert, features, num_episodes=6, horizon=4)
-    selfplay = expert_self_play_bc(game, expert, features, num_episodes=6, horizon=4)
-    for result in (lsvi, uni, selfplay):
-        assert result.num_queries == (24, 24)  # no terminal states: K * H each
-        for i, table in enumerate(result.policies):
-            np.testing.assert_allclose(game.policy_table(i, table), table)
-            assert result.labels[i].player == i
-    assert (lsvi.method, uni.method, selfplay.method) == (
-        "lsvi-ucb-zero",
-        "uniform",
-        "expert-self-play",
-    )
-    again = LSVIUCBZeroBC(horizon=4, num_episodes=6, seed=0).run(game, expert, features)
-    for a, b in zip(lsvi.thetas, again.thetas, strict=True):
+# ---------------------------------------------------------------- LSVI-BC
+def test_lsvi_bc_result_datasets_tables_and_determinism(games):
+    game = games.random_game(61)
+    expert = games.random_expert(game, 62)
+    problem = games.problem(game, expert, horizon=4)
+    lsvi = LSVIUCBZeroBC(problem, num_episodes=6, seed=0).run()
+    assert lsvi.method == "lsvi-ucb-zero"
+    assert lsvi.num_queries == (24, 24)  # no terminal states: K * H each
+    assert lsvi.explorer_steps == (24, 24)
+    assert lsvi.agents == game.player_names
+    assert (lsvi.info["horizon"], lsvi.info["num_episodes"]) == (4, 6)
+    assert lsvi.info["explorers"] == (game.player_names[1], game.player_names[0])
+    assert lsvi.explore_seconds >= 0.0 and lsvi.bc_seconds >= 0.0
+    for i, (table, data) in enumerate(zip(lsvi.policies, lsvi.datasets, strict=True)):
+        np.testing.assert_allclose(game.policy_table(i, table), table)
+        assert data.agent_names == (game.player_names[i],)
+        assert data.metadata["game_id"] == "mail/test-v0"
+        assert data.metadata["extra"]["method"] == "lsvi-ucb-zero"
+    again = LSVIUCBZeroBC(problem, num_episodes=6, seed=0).run()
+    for a, b in zip(lsvi.info["thetas"], again.info["thetas"], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_uniform_explorer_plays_uniformly():
-    game = random_game(71, num_actions=(2, 4))
-    expert = random_expert(game, 72)
-    rng = np.random.default_rng(0)
-    profile = [expert[0], game.uniform_policy(1)]
-    traj = rollout(game, profile, num_episodes=4000, horizon=5, rng=rng)
-    freqs = np.bincount(traj.actions[1].ravel(), minlength=4) / traj.actions[1].size
-    np.testing.assert_allclose(freqs, 0.25, atol=0.01)
+def test_lsvi_bc_labels_are_the_explorers_episodes(games):
+    # LSVI-UCB-ZERO-BC's labels of player i are LSVIUCBZero's labels of i when
+    # player i + 1 explores with the same child seed.
+    from agents.common import spawn_seeds
+
+    game = games.random_game(63, terminal=True)
+    expert = games.random_expert(game, 64)
+    problem = games.problem(game, expert, horizon=5)
+    result = LSVIUCBZeroBC(problem, num_episodes=8, seed=3, beta=2.0).run()
+    seeds = spawn_seeds(3, 2)
+    for i, j in ((0, 1), (1, 0)):
+        out = LSVIUCBZero(beta=2.0, horizon=5, num_episodes=8, seed=seeds[i]).explore(
+            game, expert, games.tabular(game, j), explorer=j
+        )
+        for key in ("observations", "expert_actions", "episodes", "steps"):
+            np.testing.assert_array_equal(
+                getattr(result.datasets[i], key), getattr(out.labels[i], key)
+            )
+        assert result.explorer_steps[i] == out.trajectories.num_steps
+
+
+def test_lsvi_bc_needs_a_model_and_a_linear_setup(games):
+    game = games.random_game(65)
+    expert = games.random_expert(game, 66)
+    problem = games.problem(game, expert)
+    bare = dataclasses.replace(problem, linear=None)
+    with pytest.raises(ValueError, match="no linear setup"):
+        LSVIUCBZeroBC(bare, num_episodes=2)
+    with pytest.raises(ValueError, match="no model"):
+        LSVIUCBZeroBC(dataclasses.replace(bare, model=None), num_episodes=2)
+    with pytest.raises(ValueError, match="num_episodes"):
+        LSVIUCBZeroBC(problem, num_episodes=0)
+    with pytest.raises(ValueError, match="beta"):
+        LSVIUCBZeroBC(problem, num_episodes=2, beta=-1.0)
+    with pytest.raises(ValueError, match="l2"):
+        LSVIUCBZeroBC(problem, num_episodes=2, l2=0.0)
 
 
 # ---------------------------------------------------------------- Gridworld
-def _gridworld_setup():
+def _gridworld_problem(features: str = "tabular"):
     gridworld = pytest.importorskip("mail_envs.gridworld")
     solvers = pytest.importorskip("mail_envs.solvers")
+    features_module = pytest.importorskip("agents.linear.features")
     game = gridworld.make_gridworld_game(size=3)
     tables = tuple(np.asarray(p) for p in solvers.solve_zero_sum(game).policies)
-    return game, tables, solvers.nash_gap
+    feature_map = getattr(features_module, f"{features}_features")
+    feats = [feature_map(game, i) for i in range(2)]
+    return linear_problem(game, tables, feats), solvers.nash_gap
 
 
 def test_gridworld_acceptance_k50_tabular_beats_expert_self_play_bc():
     # The acceptance target of the Gridworld experiment (paper defaults
     # beta = 10, lambda = 0.1, H = 10): NashConv <= 0.2 at K = 50 in < 30 s.
-    game, expert, nash_gap = _gridworld_setup()
-    features = [tabular(game, 0), tabular(game, 1)]
+    problem, nash_gap = _gridworld_problem()
+    game = problem.model
     start = time.perf_counter()
-    result = LSVIUCBZeroBC(num_episodes=50, seed=0).run(game, expert, features)
+    result = LSVIUCBZeroBC(problem, num_episodes=50, seed=0).run()
     gap = nash_gap(game, list(result.policies)).nash_conv
     elapsed = time.perf_counter() - start
-    selfplay = expert_self_play_bc(game, expert, features, num_episodes=50, seed=0)
+    selfplay = model_bc(problem, explorer="expert", num_episodes=50, seed=0)
     gap_bc = nash_gap(game, list(selfplay.policies)).nash_conv
     assert gap <= 0.2 < gap_bc
     assert elapsed < 30.0
@@ -513,20 +429,17 @@ def test_gridworld_acceptance_k50_tabular_beats_expert_self_play_bc():
 
 
 def test_gridworld_relational_features_generalize_from_few_episodes():
-    features_module = pytest.importorskip("agents.linear.features")
-    game, expert, nash_gap = _gridworld_setup()
-    features = [features_module.relational_features(game, i) for i in range(2)]
-    result = LSVIUCBZeroBC(num_episodes=5, seed=0).run(game, expert, features)
-    assert nash_gap(game, list(result.policies)).nash_conv <= 0.05
+    problem, nash_gap = _gridworld_problem("relational")
+    result = LSVIUCBZeroBC(problem, num_episodes=5, seed=0).run()
+    assert nash_gap(problem.model, list(result.policies)).nash_conv <= 0.05
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
 def test_gridworld_acceptance_k50_every_seed(seed):
-    game, expert, nash_gap = _gridworld_setup()
-    features = [tabular(game, 0), tabular(game, 1)]
-    result = LSVIUCBZeroBC(num_episodes=50, seed=seed).run(game, expert, features)
-    assert nash_gap(game, list(result.policies)).nash_conv <= 0.2
+    problem, nash_gap = _gridworld_problem()
+    result = LSVIUCBZeroBC(problem, num_episodes=50, seed=seed).run()
+    assert nash_gap(problem.model, list(result.policies)).nash_conv <= 0.2
 
 
 @pytest.mark.slow  # a subprocess importing torch: ~5-25 s depending on load
@@ -548,7 +461,7 @@ def test_reproduction_script_quick_run_writes_json_and_png(tmp_path):
     assert {(r["features"], r["method"], r["episodes"]) for r in rows} == {
         (f, m, k)
         for f in ("tabular", "relational")
-        for m in ("lsvi-ucb-zero", "uniform", "expert-self-play")
+        for m in ("lsvi-ucb-zero", "uniform", "bc")
         for k in (2, 4)
     }
     for r in rows:

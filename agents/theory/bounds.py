@@ -1,4 +1,4 @@
-"""When is imitation unexploitable? BC-error bounds and best-response continuity.
+"""When is imitation unexploitable? BC-error bounds, continuity, concentrability.
 
 Numbers for the claims of Bergerault, Cevher, Mehr ("Matching Multiple Experts:
 On the Exploitability of Multi-Agent Imitation Learning"), computed exactly on
@@ -52,9 +52,22 @@ best response). :func:`best_response_distance` computes it and
 perturbations and by a local search that climbs the largest advantage
 ``max_a Q_i(s, a) - E_{pi^E_i} Q_i(s, .)``.
 
+Example:
+    >>> import numpy as np
+    >>> from mail_envs.public_goods import dominant_profile, make_public_goods_game
+    >>> game = make_public_goods_game(2, num_stakes=1, multiplier=1.5, gamma=0.9)
+    >>> round(bound_constant(game), 9)  # n * span / (1 - gamma)^2: n = 2, span = 1
+    200.0
+    >>> expert = dominant_profile(game)
+    >>> rng = np.random.default_rng(0)
+    >>> profiles = [perturb_profile(game, expert, e, rng=rng) for e in (0.0, 0.1)]
+    >>> check = bound_check(game, expert, profiles, sizes=[0.0, 0.1])
+    >>> bool(np.all(check.nash_conv <= check.bound_worst)), float(check.nash_conv[0])
+    (True, 0.0)
+
 ### Version History
 
-* v0: initial release.
+* v0: initial release (as ``agents.theory.imitation_theory``).
 """
 
 from __future__ import annotations
@@ -67,7 +80,7 @@ from typing import Literal
 import numpy as np
 import scipy.linalg
 
-from agents.theory.imitation_error import bc_error
+from agents.theory.errors import bc_error
 from mail_envs.core import TabularMarkovGame
 from mail_envs.solvers import best_response, nash_gap, occupancy_measure
 from mail_envs.solvers._tables import (

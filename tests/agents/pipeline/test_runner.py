@@ -74,8 +74,14 @@ def test_outputs_are_written(gridworld_result, tmp_path):
     ("kwargs", "message"),
     [
         ({"game": "chess"}, "game must be one of"),
-        ({"game": "gridworld", "methods": ["dqn-explore"]}, "methods for 'gridworld'"),
-        ({"budgets": [0]}, "budgets must be positive"),
+        ({"methods": ["magic"]}, "registered methods"),
+        ({"game": "chain", "methods": ["lsvi-ucb-zero"]}, "needs a game with linear"),
+        ({"budgets": [0]}, "budgets must be a positive integer, got 0"),
+        ({"budgets": [2.9]}, "budgets must be a positive integer, got 2.9"),
+        ({"budgets": [10**12]}, "budgets must be at most"),
+        ({"seeds": [-1]}, "seeds must be non-negative integers, got -1"),
+        ({"game": "tictactoe", "game_options": {"size": 5}}, "takes no option 'size'"),
+        ({"method_options": {"dagger": {}}}, "names methods not run"),
         ({"seeds": []}, "seeds must not be empty"),
         ({"budgets": [5, 5]}, r"budgets must be distinct, got \[5, 5\]"),
         ({"seeds": [1, 2, 1]}, "seeds must be distinct"),
@@ -158,6 +164,68 @@ def test_cli_run_writes_results(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "uniform NashConv" in text
     assert (out / "results.json").exists() and (out / "nashconv.png").exists()
-    assert (
-        main(["run", "--game", "gridworld", "--algos", "magic", "--out", str(out)]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse: one line, exit code 2
+        main(["run", "--game", "gridworld", "--algos", "magic", "--out", str(out)])
+    assert exc.value.code == 2
+    assert main(["run", "--game", "tictactoe", "--size", "5", "--out", str(out)]) == 2
+    assert "takes no option 'size'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("game", "options"),
+    [
+        ("public-goods", ["--num-players", "3"]),
+        ("random-zero-sum", ["--game-seed", "1"]),
+        ("xor-coordination", []),
+    ],
+)
+def test_cli_runs_every_tabular_game_end_to_end(game, options, tmp_path, capsys):
+    out = tmp_path / game
+    code = main(
+        ["run", "--game", game, "--budgets", "2", "--workers", "1", "--out", str(out)]
+        + ["--algos", "bc", "uniform", "--no-progress", *options]
     )
+    assert code == 0
+    result = PipelineResult.from_json(out / "results.json")
+    assert result.config["game"] == game and len(result.records) == 2
+    for r in result.records:
+        assert r.nash_conv is not None and r.nash_conv >= 0.0
+        assert r.nash_conv == pytest.approx(sum(r.gains))
+    assert (out / "nashconv.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_runs_connect4_with_win_rates(tmp_path, capsys):
+    out = tmp_path / "c4"
+    code = main(
+        ["run", "--game", "connect4", "--algos", "uniform", "--budgets", "2"]
+        + ["--eval-games", "4", "--workers", "1", "--out", str(out), "--no-progress"]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "perfect:first" in text and "abr:second" in text
+    (record,) = PipelineResult.from_json(out / "results.json").records
+    assert record.nash_conv is None and record.gains == ()
+    rates = {k: v for k, v in record.metrics.items() if k.startswith("win:")}
+    assert len(rates) == 2 * 7  # 7 opponents, both learned seats
+    assert all(0.0 <= v <= 1.0 for v in rates.values())
+    for key, rate in rates.items():
+        low, high = (
+            record.metrics["win_low" + key[3:]],
+            record.metrics["win_high" + key[3:]],
+        )
+        assert low <= rate <= high
+    assert (out / "winrate.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dagger_runs_in_the_pipeline_on_tictactoe():
+    result = Pipeline(
+        game="tictactoe",
+        methods=["dagger"],
+        budgets=[8],
+        progress=False,
+        threads=1,
+        method_options={"dagger": {"rounds": 2}},
+    ).run()
+    (record,) = result.records
+    assert record.method == "dagger" and min(record.num_queries) >= 4
+    assert record.nash_conv is not None and record.nash_conv >= 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.theory.imitation_theory import (
+from agents.theory.bounds import (
     best_response_continuity,
     best_response_distance,
     bound_check,
@@ -122,7 +122,7 @@ def _brute_force_concentrability(game, expert, phi, player, ridge):
 
 @pytest.mark.parametrize("features", ["one-hot", "random"])
 def test_concentrability_matches_brute_force_on_a_small_game(features):
-    from agents.theory.imitation_theory import feature_concentrability
+    from agents.theory.bounds import feature_concentrability
     from mail_envs.random_games import make_random_zero_sum_game
 
     game = make_random_zero_sum_game(num_states=5, num_actions=(2, 2), seed=3)
@@ -141,7 +141,7 @@ def test_concentrability_matches_brute_force_on_a_small_game(features):
 
 
 def test_one_hot_concentrability_is_the_state_action_ratio():
-    from agents.theory.imitation_theory import feature_concentrability
+    from agents.theory.bounds import feature_concentrability
 
     game = make_chain_game(length=3, num_actions=2)
     expert = solve_zero_sum(game).policies

@@ -15,7 +15,7 @@ distance):
 
 ### Version History
 
-* v0: initial release.
+* v0: initial release (as ``agents.theory.imitation_error``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.theory.imitation_error import bc_error, occupancy_errors
+from agents.theory.errors import bc_error, occupancy_errors
 from mail_envs.random_games import make_random_zero_sum_game
 from mail_envs.solvers import occupancy_measure, solve_zero_sum
 from mail_envs.xor_coordination import (

@@ -1,0 +1,157 @@
+"""Model-based fixed-explorer baselines: uniform-exploration BC and expert BC.
+
+The two baselines of the Gridworld figure of Viano, Freihaut et al.
+("Multi-agent imitation learning with function approximation: linear Markov
+games and beyond"), run on the game's model
+(:class:`~mail_envs.core.TabularMarkovGame`) with softmax-linear BC over the
+problem's features (:mod:`agents.linear.softmax`). For each learning player
+``i``, ``num_episodes`` episodes of ``horizon`` steps are sampled in which
+player ``i`` and every other player follow the expert except the *explorer*,
+player ``(i + 1) % n``, which
+
+* ``explorer="uniform"`` — plays uniformly among its legal actions
+  (method ``"uniform"``);
+* ``explorer="expert"`` — follows the expert too: offline BC on expert
+  self-play data (method ``"bc"``).
+
+Player ``i``'s expert labels on those episodes are its BC dataset. (Each
+player gets its own ``num_episodes`` episodes, the budget the interactive
+methods get.) :class:`~agents.linear.lsvi_ucb_zero.LSVIUCBZeroBC` replaces the
+fixed explorer by LSVI-UCB with zero reward.
+
+Seeding: :func:`agents.common.spawn_seeds` gives one child seed sequence per
+learning player; player ``i``'s episodes are drawn from
+``numpy.random.default_rng(child_i)``.
+
+Example:
+    >>> from agents.linear.features import tabular_features
+    >>> from agents.linear.problem import linear_problem
+    >>> from mail_envs.gridworld import make_gridworld_game
+    >>> from mail_envs.solvers import nash_gap, solve_zero_sum
+    >>> game = make_gridworld_game(size=3)
+    >>> feats = [tabular_features(game, i) for i in range(2)]
+    >>> problem = linear_problem(game, solve_zero_sum(game).policies, feats)
+    >>> result = model_bc(problem, explorer="uniform", num_episodes=50, seed=0)
+    >>> result.method, result.num_queries, result.distinct_states
+    ('uniform', (500, 500), (12, 12))
+    >>> bool(nash_gap(game, list(result.policies)).nash_conv < 0.05)
+    True
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+
+from agents.common import check_positive_int, spawn_seeds
+from agents.imitation import ImitationProblem, ImitationResult
+from agents.linear.problem import model_setup
+from agents.linear.rollouts import collect_labels, default_explorer, rollout
+from agents.linear.softmax import behaviour_clone
+
+__all__ = ["EXPLORER_METHODS", "model_bc"]
+
+#: Method name of each fixed explorer, in the package's method vocabulary.
+EXPLORER_METHODS: dict[str, str] = {"uniform": "uniform", "expert": "bc"}
+
+
+def model_bc(
+    problem: ImitationProblem,
+    *,
+    explorer: Literal["uniform", "expert"],
+    num_episodes: int,
+    seed: int,
+    l2: float = 1e-4,
+) -> ImitationResult:
+    """Fixed-explorer BC on the problem's model (see the module docstring).
+
+    Args:
+        problem: The problem; it needs a ``model`` and a ``linear`` setup
+            (expert tables, features: the BC policy class, horizon).
+        explorer: ``"uniform"`` (uniform-exploration BC, method
+            ``"uniform"``) or ``"expert"`` (expert self-play BC, method
+            ``"bc"``).
+        num_episodes: Episodes per learning player.
+        seed: Master seed of the run.
+        l2: Ridge weight of the BC fit
+            (:func:`~agents.linear.softmax.fit_softmax_linear`).
+
+    Returns:
+        The :class:`~agents.imitation.ImitationResult`: one dataset and one
+        ``(S, A_i)`` policy table per player; ``explorer_steps`` are the steps
+        the explorer played for each learning player; ``info`` holds
+        ``thetas`` (the softmax-linear parameters), ``horizon``,
+        ``num_episodes``, ``l2`` and ``explorers`` (each learner's explorer).
+
+    Raises:
+        ValueError: If the problem has no model or linear setup (or they are
+            invalid, see :func:`~agents.linear.problem.model_setup`),
+            ``explorer`` is unknown, ``num_episodes`` is not a positive
+            integer, ``seed`` is negative or ``l2 <= 0``.
+    """
+    if explorer not in EXPLORER_METHODS:
+        raise ValueError(
+            f"explorer must be one of {sorted(EXPLORER_METHODS)}, got {explorer!r}"
+        )
+    num_episodes = check_positive_int("num_episodes", num_episodes)
+    if not l2 > 0:
+        raise ValueError(f"l2 must be > 0, got {l2!r}")
+    setup = model_setup(problem)
+    game, experts, horizon = setup.game, setup.expert_tables, setup.horizon
+    method = EXPLORER_METHODS[explorer]
+    rngs = [np.random.default_rng(s) for s in spawn_seeds(seed, game.num_players)]
+    labels, steps, thetas, tables = [], [], [], []
+    explorers = []
+    explore_seconds = bc_seconds = 0.0
+    for i in range(game.num_players):
+        start = time.perf_counter()
+        j = default_explorer(i, game.num_players)
+        profile = list(experts)
+        if explorer == "uniform":
+            profile[j] = game.uniform_policy(j)
+        traj = rollout(
+            game, profile, num_episodes=num_episodes, horizon=horizon, rng=rngs[i]
+        )
+        data = collect_labels(
+            game,
+            traj,
+            experts,
+            i,
+            agent=setup.agents[i],
+            game_id=setup.game_id,
+            expert=setup.expert_name,
+            seed=int(seed),
+            extra={
+                "method": method,
+                "learner": setup.agents[i],
+                "explorer": setup.agents[j],
+                "horizon": horizon,
+            },
+        )
+        cloned = time.perf_counter()
+        theta, table = behaviour_clone(game, i, data, setup.features[i], l2=l2)
+        explore_seconds += cloned - start
+        bc_seconds += time.perf_counter() - cloned
+        labels.append(data)
+        steps.append(traj.num_steps)
+        thetas.append(theta)
+        tables.append(table)
+        explorers.append(setup.agents[j])
+    return ImitationResult(
+        method=method,
+        agents=setup.agents,
+        datasets=tuple(labels),
+        policies=tuple(tables),
+        explorer_steps=tuple(steps),
+        explore_seconds=explore_seconds,
+        bc_seconds=bc_seconds,
+        info={
+            "thetas": tuple(thetas),
+            "horizon": horizon,
+            "num_episodes": num_episodes,
+            "l2": float(l2),
+            "explorers": tuple(explorers),
+        },
+    )

@@ -1,0 +1,78 @@
+"""The method registry: one name per algorithm, one line per method.
+
+Every algorithm takes its problem and hyperparameters in the constructor and
+has one ``run() -> ImitationResult``. Adding a method is one module (the
+algorithm) plus one line here.
+
+Example:
+    >>> sorted(METHODS)
+    ['bc', 'dagger', 'dqn-explore', 'lsvi-ucb-zero', 'uniform']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from agents.bc.profile import BCConfig
+from agents.deep.baselines import ExpertBC, UniformBC
+from agents.deep.dagger import DAggerBC
+from agents.deep.dqn_explore import DQNExploreBC
+from agents.imitation import ImitationProblem, ImitationResult, InteractiveBC
+from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
+
+__all__ = ["METHODS", "Algorithm", "make_algorithm"]
+
+
+class Algorithm(Protocol):
+    """What every registered method is: built with its problem, run once."""
+
+    def run(self) -> ImitationResult:
+        """Explore, label, clone: the learned profile and its data."""
+        ...
+
+
+#: Name -> algorithm class. The budget is ``num_games`` labelled games per
+#: learning player (``num_episodes`` for the model-based LSVI-UCB-ZERO-BC).
+METHODS: dict[str, type] = {
+    "bc": ExpertBC,
+    "uniform": UniformBC,
+    "dqn-explore": DQNExploreBC,
+    "dagger": DAggerBC,
+    "lsvi-ucb-zero": LSVIUCBZeroBC,
+}
+
+
+def make_algorithm(
+    name: str,
+    problem: ImitationProblem,
+    *,
+    budget: int,
+    seed: int,
+    bc: BCConfig | None = None,
+    device: str = "auto",
+    options: Mapping[str, Any] | None = None,
+) -> Algorithm:
+    """Build the registered method ``name`` for one run.
+
+    Args:
+        name: A key of :data:`METHODS`.
+        problem: The problem.
+        budget: Labelled games (episodes) per learning player.
+        seed: The run's seed.
+        bc: BC settings of the env-based methods.
+        device: Torch device of the env-based methods.
+        options: Further hyperparameters of the method's constructor.
+
+    Raises:
+        ValueError: If ``name`` is not registered.
+    """
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; registered: {sorted(METHODS)}")
+    cls = METHODS[name]
+    kwargs: dict[str, Any] = {"seed": seed, **(options or {})}
+    if issubclass(cls, InteractiveBC):
+        kwargs.update(num_games=budget, bc=bc, device=device)
+    else:
+        kwargs.update(num_episodes=budget)
+    return cls(problem, **kwargs)

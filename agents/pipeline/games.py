@@ -1,0 +1,312 @@
+"""Every registered game with an expert, as an imitation problem and its evaluation.
+
+:data:`GAME_SPECS` names each game the pipeline runs, how to build its
+:class:`~agents.imitation.ImitationProblem` from a few options (size, length,
+players, the random game's seed), the methods run by default, the BC settings
+and how a learned profile is evaluated:
+
+* games with a model (every one but Connect4): the exact NashConv and each
+  player's gain (:func:`mail_envs.solvers.nash_gap`);
+* Connect4: win rates, with Wilson intervals, of each learned seat against
+  the solver-based opponent ladder (:func:`mail_envs.connect4.evaluation.evaluate_connect4`:
+  softmax levels, the approximate best response, the perfect solver) — the
+  harness of Table 1.
+
+The Gridworld comes with its linear setup (the Nash tables and tabular
+features): ``bc`` and ``uniform`` then run on the model with softmax-linear BC,
+as LSVI-UCB-ZERO does; every other game runs its methods through the env.
+
+Example:
+    >>> spec = GAME_SPECS["chain"]
+    >>> problem = spec.problem({"length": 3})
+    >>> problem.game_id, problem.model.num_states > 0, spec.unit
+    ('mail/chain-v0', True, 'games')
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents.bc.augment import dihedral_augment
+from agents.bc.profile import BCConfig
+from agents.imitation import ImitationProblem, ImitationResult, LinearSetup
+from agents.linear.features import tabular_features
+from mail_envs import (
+    chain,
+    connect4,
+    gridworld,
+    public_goods,
+    random_games,
+    tictactoe,
+    xor_coordination,
+)
+from mail_envs.connect4.evaluation import evaluate_connect4
+from mail_envs.connect4.expert import Connect4Expert
+from mail_envs.connect4.opponents import evaluation_opponents
+from mail_envs.core import TabularMarkovGame
+from mail_envs.solvers import nash_gap, solve_zero_sum
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
+from mail_wrappers.table_policy import TablePolicy
+
+__all__ = ["GAME_SPECS", "Evaluation", "GameSpec"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How good a learned profile is.
+
+    Attributes:
+        nash_conv: Exact NashConv (None without a model).
+        gains: Each player's exact gain from deviating (empty without a model).
+        metrics: Further numbers by name (Connect4: ``"win:<opponent>:<seat>"``
+            win rates and ``"win_low:..."``/``"win_high:..."`` Wilson bounds).
+    """
+
+    nash_conv: float | None
+    gains: tuple[float, ...] = ()
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """One game of the pipeline.
+
+    Attributes:
+        name: The CLI name (``"tictactoe"``).
+        game_id: The registered PettingZoo id.
+        methods: The methods run by default, in plot order.
+        options: The game's options and their defaults (``size``...).
+        build: ``options -> ImitationProblem``.
+        unit: What a budget counts (``"games"`` or ``"episodes"``).
+        bc: ``augment -> BCConfig`` for the env-based methods.
+        evaluate: ``(problem, result, seed, options) -> Evaluation``.
+        max_budget: The largest budget the game accepts (memory bound).
+    """
+
+    name: str
+    game_id: str
+    methods: tuple[str, ...]
+    options: Mapping[str, Any]
+    build: Callable[..., ImitationProblem]
+    unit: str = "games"
+    bc: Callable[[bool], BCConfig] = lambda augment: BCConfig()
+    evaluate: Callable[..., Evaluation] | None = None
+    max_budget: int = 100_000
+
+    def problem(self, options: Mapping[str, Any] | None = None) -> ImitationProblem:
+        """The problem for ``options`` (unknown options are refused)."""
+        return _cached_problem(
+            self.name, tuple(sorted(self.check_options(options).items()))
+        )
+
+    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The options with their defaults filled in.
+
+        Raises:
+            ValueError: If an option does not apply to this game.
+        """
+        given = dict(options or {})
+        unknown = sorted(set(given) - set(self.options))
+        if unknown:
+            allowed = sorted(self.options) or "none"
+            raise ValueError(
+                f"game {self.name!r} takes no option {unknown[0]!r} (options: {allowed})"
+            )
+        return {**self.options, **given}
+
+    def evaluation(
+        self,
+        problem: ImitationProblem,
+        result: ImitationResult,
+        seed: int,
+        options: Mapping[str, Any],
+    ) -> Evaluation:
+        """Evaluate a learned profile (exactly when the game has a model)."""
+        if self.evaluate is not None:
+            return self.evaluate(problem, result, seed, options)
+        assert problem.model is not None
+        gap = nash_gap(problem.model, list(result.policies))
+        return Evaluation(float(gap.nash_conv), tuple(float(g) for g in gap.gains))
+
+
+def _table_experts(game: TabularMarkovGame, tables: Any) -> tuple[TablePolicy, ...]:
+    return tuple(TablePolicy(game, i, t) for i, t in enumerate(tables))
+
+
+def _tabular_problem(
+    game_id: str,
+    env_fn: Callable[..., Any],
+    tables: Callable[[TabularMarkovGame], Any],
+    expert_name: str,
+    *,
+    linear: bool = False,
+) -> ImitationProblem:
+    game = env_fn().unwrapped.game  # the env's own model: the same game by construction
+    expert_tables = tuple(np.asarray(t) for t in tables(game))
+    setup = None
+    if linear:
+        features = tuple(tabular_features(game, i) for i in range(game.num_players))
+        setup = LinearSetup(expert_tables, features)
+    return ImitationProblem(
+        game_id,
+        env_fn,
+        _table_experts(game, expert_tables),
+        model=game,
+        linear=setup,
+        expert_name=expert_name,
+    )
+
+
+def _nash(game: TabularMarkovGame) -> Any:
+    return solve_zero_sum(game).policies
+
+
+def _tictactoe(_: Mapping[str, Any]) -> ImitationProblem:
+    expert = TicTacToeMinimaxExpert(policy="uniform")
+    return ImitationProblem(
+        "mail/tictactoe-v0",
+        tictactoe.env,
+        (expert, expert),
+        model=tictactoe.make_tictactoe_game(),
+        expert_name="tictactoe-minimax-uniform",
+    )
+
+
+def _connect4(_: Mapping[str, Any]) -> ImitationProblem:
+    expert = Connect4Expert(mode="uniform")
+    return ImitationProblem(
+        "mail/connect4-v0",
+        connect4.env,
+        (expert, expert),
+        expert_name="bitbully-uniform",
+    )
+
+
+def _connect4_evaluation(
+    problem: ImitationProblem,
+    result: ImitationResult,
+    seed: int,
+    options: Mapping[str, Any],
+) -> Evaluation:
+    """Win rates of each learned seat against the opponent ladder (Table 1)."""
+    opponents = evaluation_opponents()
+    metrics: dict[str, float] = {}
+    for seat, policy in zip(("first", "second"), result.policies, strict=True):
+        evaluation = evaluate_connect4(
+            policy,
+            opponents,
+            int(options["eval_games"]),
+            seed=seed,
+            seats=(seat,),
+            progress=False,
+        )
+        for match in evaluation.matches:
+            key = f"{match.opponent}:{seat}"
+            metrics[f"win:{key}"] = float(match.win_rate)
+            metrics[f"win_low:{key}"] = float(match.win_ci[0])
+            metrics[f"win_high:{key}"] = float(match.win_ci[1])
+    return Evaluation(None, (), metrics)
+
+
+def _board_bc(augment: bool) -> BCConfig:
+    return BCConfig(augment=dihedral_augment if augment else None)
+
+
+GAME_SPECS: dict[str, GameSpec] = {
+    spec.name: spec
+    for spec in (
+        GameSpec(
+            "tictactoe",
+            "mail/tictactoe-v0",
+            ("bc", "uniform", "dqn-explore"),
+            {},
+            _tictactoe,
+            bc=_board_bc,
+            max_budget=200_000,
+        ),
+        GameSpec(
+            "connect4",
+            "mail/connect4-v0",
+            ("bc", "uniform", "dqn-explore"),
+            {"eval_games": 100},
+            _connect4,
+            evaluate=_connect4_evaluation,
+            max_budget=50_000,
+        ),
+        GameSpec(
+            "gridworld",
+            "mail/gridworld-v0",
+            ("bc", "uniform", "lsvi-ucb-zero"),
+            {"size": 3},
+            lambda o: _tabular_problem(
+                "mail/gridworld-v0",
+                functools.partial(gridworld.env, size=o["size"]),
+                _nash,
+                "nash",
+                linear=True,
+            ),
+            unit="episodes",
+        ),
+        GameSpec(
+            "chain",
+            "mail/chain-v0",
+            ("bc", "uniform", "dqn-explore"),
+            {"length": 8},
+            lambda o: _tabular_problem(
+                "mail/chain-v0",
+                functools.partial(chain.env, length=o["length"]),
+                _nash,
+                "nash",
+            ),
+        ),
+        GameSpec(
+            "xor-coordination",
+            "mail/xor-coordination-v0",
+            ("bc", "uniform", "dagger"),
+            {},
+            lambda o: _tabular_problem(
+                "mail/xor-coordination-v0",
+                xor_coordination.env,
+                lambda game: xor_coordination.expert_profile(),
+                "uniform-equilibrium",
+            ),
+        ),
+        GameSpec(
+            "public-goods",
+            "mail/public-goods-v0",
+            ("bc", "uniform", "dagger"),
+            {"num_players": 3},
+            lambda o: _tabular_problem(
+                "mail/public-goods-v0",
+                functools.partial(public_goods.env, num_players=o["num_players"]),
+                public_goods.dominant_profile,
+                "dominant",
+            ),
+        ),
+        GameSpec(
+            "random-zero-sum",
+            "mail/random-zero-sum-v0",
+            ("bc", "uniform", "dqn-explore"),
+            {"game_seed": 0},
+            lambda o: _tabular_problem(
+                "mail/random-zero-sum-v0",
+                functools.partial(random_games.env, seed=o["game_seed"]),
+                _nash,
+                "nash",
+            ),
+        ),
+    )
+}
+
+
+@functools.cache
+def _cached_problem(
+    name: str, options: tuple[tuple[str, Any], ...]
+) -> ImitationProblem:
+    """Problems are built once per process (solving the game is the costly part)."""
+    return GAME_SPECS[name].build(dict(options))
