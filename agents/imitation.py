@@ -220,11 +220,19 @@ class LearnerSession:
         agents = problem.agents
         if len(agents) < 2:
             raise ValueError(f"interactive imitation needs two or more seats: {agents}")
+        if (
+            isinstance(player, bool)
+            or not isinstance(player, (int, np.integer))
+            or not 0 <= player < len(agents)
+        ):
+            raise ValueError(
+                f"player must be a seat index in [0, {len(agents)}), got {player!r}"
+            )
         self.problem = problem
         self.player = int(player)
         self.agent = agents[self.player]
         self.explorer_agent = agents[(self.player + 1) % len(agents)]
-        env_seed, explorer_seed, bc_seed = seed.spawn(3)
+        env_seed, explorer_seed, bc_seed = spawn_seeds(seed, 3)  # a copy: no state
         self.env_seed = int_seed(env_seed)
         #: The explorer's own seed and stream (one stream per session: it goes
         #: on across DAgger's rounds).

@@ -47,6 +47,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
+import mail_envs
 from agents.common import resolve_device
 from agents.policies import PolicyHead, build_policy_head
 from mail_envs.files import atomic_write
@@ -71,8 +72,6 @@ def _package_version() -> str:
     try:
         return importlib_metadata.version("mail-gym")
     except importlib_metadata.PackageNotFoundError:  # pragma: no cover - not installed
-        import mail_envs
-
         return str(mail_envs.__version__)
 
 

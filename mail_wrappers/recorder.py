@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+import mail_envs
 from mail_envs.files import atomic_write
 from mail_wrappers._policy import ILLEGAL_MASS_TOL, SUM_TOL
 
@@ -245,8 +246,6 @@ class ExpertLabelRecorder:
 
     def metadata(self) -> dict[str, Any]:
         """The metadata block that :meth:`write` stores."""
-        import mail_envs
-
         name, _, version = self.game_id.rpartition("-v")
         return {
             "format_version": FORMAT_VERSION,

@@ -23,7 +23,9 @@ MODULES = sorted(
 
 
 def test_every_module_is_collected():
-    assert {"agents.bc", "agents.pipeline", "agents.tabular_explore"} <= set(MODULES)
+    assert {"agents.bc.profile", "agents.pipeline.runner", "agents.imitation"} <= set(
+        MODULES
+    )
     assert "mail_envs.chain" in MODULES
 
 

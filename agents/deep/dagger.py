@@ -10,7 +10,9 @@ the learned profile itself reaches, where its mistakes are. The budget of
 
 Every round reuses each player's :class:`~agents.imitation.LearnerSession`
 (one env stack, one recorder, one explorer stream), whose seats play
-switchable policies; episode ids run on across rounds.
+switchable policies; episode ids run on across rounds. In round 0 the learner
+plays its own draw from the expert (a second sample of the labelled
+distribution, the same move for a deterministic expert).
 
 Example:
     >>> import functools
@@ -100,14 +102,17 @@ class DAggerBC(InteractiveBC):
     ) -> None:
         super().__init__(problem, num_games=num_games, seed=seed, bc=bc, device=device)
         self.rounds = (
-            min(4, self.num_games) if rounds is None else check_positive_int("rounds", rounds)
+            min(4, self.num_games)
+            if rounds is None
+            else check_positive_int("rounds", rounds)
         )
         if self.rounds > self.num_games:
             raise ValueError(
                 f"rounds ({rounds}) must not exceed num_games ({num_games}): every "
                 "round plays at least one game"
             )
-        #: The seat policies every session plays, switched after each round.
+        #: The seat policies every session plays, switched after each round
+        #: (the experts again at the start of every :meth:`run`).
         self.profile = [SwitchablePolicy(e) for e in problem.experts]
 
     def explorer(self, session: LearnerSession) -> Explorer:
@@ -119,6 +124,8 @@ class DAggerBC(InteractiveBC):
         """Play, label and clone for every round; the last round's profile."""
         start = time.perf_counter()
         agents = self.problem.agents
+        for switch, expert in zip(self.profile, self.problem.experts, strict=True):
+            switch.target = expert  # round 0: expert self-play, whatever ran before
         sessions = [
             self.session(
                 i,

@@ -17,7 +17,7 @@ here read that mask and
 :class:`MaskedQNetwork` also exposes the critic's penultimate layer
 (:meth:`MaskedQNetwork.penultimate_features`): ``Q(s, a) = w_a^T h(s) + b_a``,
 the feature map of the elliptical exploration bonus of
-:mod:`agents.dqn_explore`.
+:mod:`agents.deep.explorers`.
 
 The masked value is a large finite negative number rather than ``-inf``: the
 TD target multiplies ``max_a' Q(s', a')`` by ``1 - done``, and at a terminal
@@ -25,9 +25,14 @@ TD target multiplies ``max_a' Q(s', a')`` by ``1 - done``, and at a terminal
 that is done), where ``-inf * 0`` would be NaN but ``-1e9 * 0`` is 0.
 
 Example:
-    >>> from pettingzoo.classic import tictactoe_v3  # doctest: +SKIP
-    >>> model = MaskedDQN(env=explorer_env, seed=0)  # doctest: +SKIP
-    >>> model.learn(1_000)  # doctest: +SKIP
+    >>> from mail_envs.tictactoe import env
+    >>> from mail_wrappers.frozen_opponent import FrozenOpponentWrapper
+    >>> explorer_env = FrozenOpponentWrapper(env(), "player_2", opponent="uniform")
+    >>> model = MaskedDQN(env=explorer_env, learning_starts=50, seed=0)
+    >>> _ = model.learn(200)
+    >>> action, _ = model.predict(explorer_env.reset(seed=0)[0], deterministic=True)
+    >>> bool(explorer_env.action_masks()[action])  # a legal move
+    True
 """
 
 from __future__ import annotations
@@ -201,8 +206,11 @@ class MaskedDQN(DQN):
         TypeError: If the policy is not a :class:`MaskedDQNPolicy`.
 
     Example:
-        >>> model = MaskedDQN(env=env, learning_starts=100, seed=0)  # doctest: +SKIP
-        >>> model.learn(2_000)  # doctest: +SKIP
+        >>> from mail_envs.tictactoe import env
+        >>> from mail_wrappers.frozen_opponent import FrozenOpponentWrapper
+        >>> model = MaskedDQN(env=FrozenOpponentWrapper(env(), "player_1"), seed=0)
+        >>> model.policy.mask_key
+        'action_mask'
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +41,7 @@ from agents.bc import BCMetrics, BCTrainer
 from agents.common import resolve_device
 from agents.policies import MLPPolicy, PolicyHead
 from mail_envs.core import TabularMarkovGame
-
-if TYPE_CHECKING:
-    from mail_envs.gridworld import GridworldLayout
+from mail_envs.gridworld import GridworldLayout, gridworld_layout, make_gridworld_game
 
 __all__ = [
     "COMPASS",
@@ -156,8 +154,6 @@ def gridworld_layout_of(game: TabularMarkovGame) -> GridworldLayout:
     Raises:
         ValueError: If ``game`` is not such a Gridworld model.
     """
-    from mail_envs.gridworld import gridworld_layout, make_gridworld_game
-
     not_grid = f"game {game.name!r} with {game.num_states} states is not a Gridworld race model"
     if game.name != "gridworld" or game.num_players != 2:
         raise ValueError(not_grid)

@@ -111,7 +111,9 @@ def test_session_labels_exactly_the_learners_decisions_and_plays_them(
     # The labels are the learner's decisions in the env, in order: so the move
     # it played is the labelled expert move, ...
     decisions = [(m, g) for a, m, legal, g in log if a == learner and legal > 1]
-    labels = list(zip(data.expert_actions.tolist(), data.episodes.tolist()))
+    labels = list(
+        zip(data.expert_actions.tolist(), data.episodes.tolist(), strict=True)
+    )
     assert decisions == labels
     # ... and its forced moves were played but never queried.
     forced = [m for a, m, legal, _ in log if a == learner and legal == 1]
@@ -121,6 +123,10 @@ def test_session_labels_exactly_the_learners_decisions_and_plays_them(
         # cell: forced), O 4 times, so every game gives 4 decisions of each.
         assert len(data) == 4 * 20
         assert len(forced) == (20 if learner == "player_1" else 0)
+        # Every game opens on the empty board: X meets at most 1 + 3 * 20
+        # distinct boards in 20 games, fewer than its 80 labels.
+        if learner == "player_1":
+            assert data.num_distinct_states <= 1 + 3 * 20
     # The explorer made every other move, and its count is reported.
     assert steps.steps == sum(a == explorer for a, *_ in log)
 
@@ -230,9 +236,9 @@ def test_interactive_bc_rejects_a_bad_budget(num_games: Any):
 
 
 def test_interactive_bc_rejects_a_bad_seed_or_device():
-    with pytest.raises(ValueError, match="seed.*-1"):
+    with pytest.raises(ValueError, match=r"seed.*-1"):
         UniformExploreBC(PROBLEM, num_games=1, seed=-1, device="cpu")
-    with pytest.raises(ValueError, match="device.*'potato'"):
+    with pytest.raises(ValueError, match=r"device.*'potato'"):
         UniformExploreBC(PROBLEM, num_games=1, device="potato")
 
 

@@ -412,7 +412,9 @@ def test_logdet_of_the_wrapper_with_a_block_map_and_after_a_new_map():
 
 
 def test_rebuild_from_an_empty_history_resets_the_logdet():
-    bonus = EllipticalBonus(num_actions=2, state_features=lambda o: o, keep_history=True)
+    bonus = EllipticalBonus(
+        num_actions=2, state_features=lambda o: o, keep_history=True
+    )
     assert bonus.rebuild(relabel=True).shape == (0,)
     assert bonus.logdet == 0.0 and bonus.cov_inv is None
 
@@ -459,7 +461,7 @@ def test_rebuild_relabel_returns_the_bonuses_under_the_rebuilt_lambda(block):
     bonus.update(rng.normal(size=(20, 4)), rng.integers(3, size=20))
     assert bonus.rebuild(obs, actions) is None
     new = (
-        {"state_features": lambda o: np.tanh(o)}
+        {"state_features": np.tanh}
         if block
         else {"features": lambda o, a: np.tanh(_full_features(o, a))}
     )

@@ -115,9 +115,7 @@ def test_self_play_never_shows_the_gate_so_the_uniform_guard_stays_exploitable()
 def test_min_steps_rule_sets_the_number_of_epochs(
     num_rows, batch_size, min_epochs, min_steps
 ):
-    config = BCConfig(
-        batch_size=batch_size, min_epochs=min_epochs, min_steps=min_steps
-    )
+    config = BCConfig(batch_size=batch_size, min_epochs=min_epochs, min_steps=min_steps)
     _, (metrics,) = fit_bc_profile(
         [toy_dataset(num_rows)], config, seeds=[0], device="cpu"
     )
@@ -152,8 +150,7 @@ def test_soft_targets_and_the_seed_are_used():
     data = toy_dataset(40)
     config = BCConfig(min_epochs=1, min_steps=5, targets="probs")
     runs = [
-        fit_bc_profile([data], config, seeds=[s], device="cpu")[0][0]
-        for s in (3, 3, 4)
+        fit_bc_profile([data], config, seeds=[s], device="cpu")[0][0] for s in (3, 3, 4)
     ]
     obs = np.random.default_rng(1).normal(size=(200, 4)).astype(np.float32)
     masks = np.ones((200, 3), bool)

@@ -85,7 +85,7 @@ def test_critic_features_are_the_last_hidden_layer_of_the_critic():
 
 
 def test_bonus_shrinks_on_a_repeated_state_action_by_the_exact_formula():
-    model, env, _, features = setup(BonusConfig(beta=BETA, ridge=RIDGE))
+    _, env, _, features = setup(BonusConfig(beta=BETA, ridge=RIDGE))
     obs, _ = env.reset(seed=0)
     batch = {k: np.asarray(v)[None] for k, v in obs.items()}
     legal = np.flatnonzero(obs["action_mask"])
@@ -227,7 +227,7 @@ def test_critic_features_need_an_attached_masked_dqn():
         features({"observation": np.zeros((1, 3, 3, 2))})
     with pytest.raises(RuntimeError, match="not attached"):
         _ = features.dim
-    with pytest.raises(TypeError, match="MaskedDQN.*str"):
+    with pytest.raises(TypeError, match=r"MaskedDQN.*str"):
         features.attach("a dqn")  # type: ignore[arg-type]
 
 

@@ -182,8 +182,11 @@ def test_cli_run_writes_results(tmp_path, capsys):
 def test_cli_runs_every_tabular_game_end_to_end(game, options, tmp_path, capsys):
     out = tmp_path / game
     code = main(
-        ["run", "--game", game, "--budgets", "2", "--workers", "1", "--out", str(out)]
-        + ["--algos", "bc", "uniform", "--no-progress", *options]
+        [
+            *("run", "--game", game, "--budgets", "2", "--workers", "1"),
+            *("--out", str(out), "--algos", "bc", "uniform", "--no-progress"),
+            *options,
+        ]
     )
     assert code == 0
     result = PipelineResult.from_json(out / "results.json")
@@ -197,8 +200,18 @@ def test_cli_runs_every_tabular_game_end_to_end(game, options, tmp_path, capsys)
 def test_cli_runs_connect4_with_win_rates(tmp_path, capsys):
     out = tmp_path / "c4"
     code = main(
-        ["run", "--game", "connect4", "--algos", "uniform", "--budgets", "2"]
-        + ["--eval-games", "4", "--workers", "1", "--out", str(out), "--no-progress"]
+        [
+            *("run", "--game", "connect4", "--algos", "uniform", "--budgets", "2"),
+            *(
+                "--eval-games",
+                "4",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--no-progress",
+            ),
+        ]
     )
     assert code == 0
     text = capsys.readouterr().out
