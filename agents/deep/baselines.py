@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from agents.deep.explorers import PolicyExplorer
 from agents.imitation import Explorer, ImitationResult, InteractiveBC, LearnerSession
 from agents.linear.baselines import model_bc
@@ -35,13 +37,32 @@ from mail_wrappers.frozen_opponent import uniform_policy
 __all__ = ["ExpertBC", "UniformBC"]
 
 
-class ExpertBC(InteractiveBC):
+class _FixedExplorerBC(InteractiveBC):
+    """A fixed-policy explorer, with the model-based fast path for linear problems."""
+
+    #: The explorer of :func:`~agents.linear.baselines.model_bc` on the model.
+    model_explorer: ClassVar[Literal["uniform", "expert"]]
+
+    def run(self) -> ImitationResult:
+        """Collect and clone (on the model when the problem has a linear setup)."""
+        if self.problem.linear is not None:
+            return model_bc(
+                self.problem,
+                explorer=self.model_explorer,
+                num_episodes=self.num_games,
+                seed=self.seed,
+            )
+        return super().run()
+
+
+class ExpertBC(_FixedExplorerBC):
     """Behaviour cloning on expert self-play games (the offline baseline).
 
     Args: as :class:`~agents.imitation.InteractiveBC`.
     """
 
     name = "bc"
+    model_explorer = "expert"
 
     def explorer(self, session: LearnerSession) -> Explorer:
         """The explorer seat plays its own expert."""
@@ -50,37 +71,16 @@ class ExpertBC(InteractiveBC):
             self.problem.experts[agents.index(session.explorer_agent)]
         )
 
-    def run(self) -> ImitationResult:
-        """Collect and clone (on the model when the problem has a linear setup)."""
-        if self.problem.linear is not None:
-            return model_bc(
-                self.problem,
-                explorer="expert",
-                num_episodes=self.num_games,
-                seed=self.seed,
-            )
-        return super().run()
 
-
-class UniformBC(InteractiveBC):
+class UniformBC(_FixedExplorerBC):
     """Uniform-exploration BC: the explorer seat plays uniformly among legal actions.
 
     Args: as :class:`~agents.imitation.InteractiveBC`.
     """
 
     name = "uniform"
+    model_explorer = "uniform"
 
     def explorer(self, session: LearnerSession) -> Explorer:
         """The uniform explorer."""
         return PolicyExplorer(uniform_policy)
-
-    def run(self) -> ImitationResult:
-        """Collect and clone (on the model when the problem has a linear setup)."""
-        if self.problem.linear is not None:
-            return model_bc(
-                self.problem,
-                explorer="uniform",
-                num_episodes=self.num_games,
-                seed=self.seed,
-            )
-        return super().run()

@@ -41,17 +41,23 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
 from agents.common import check_positive_int, spawn_seeds
 from agents.imitation import ImitationProblem, ImitationResult
-from agents.linear.problem import model_setup
-from agents.linear.rollouts import collect_labels, default_explorer, rollout
+from agents.linear.problem import ModelSetup, model_setup
+from agents.linear.rollouts import (
+    Trajectories,
+    collect_labels,
+    default_explorer,
+    rollout,
+)
 from agents.linear.softmax import behaviour_clone
 
-__all__ = ["EXPLORER_METHODS", "model_bc"]
+__all__ = ["EXPLORER_METHODS", "model_bc", "model_imitation"]
 
 #: Method name of each fixed explorer, in the package's method vocabulary.
 EXPLORER_METHODS: dict[str, str] = {"uniform": "uniform", "expert": "bc"}
@@ -99,25 +105,69 @@ def model_bc(
     if not l2 > 0:
         raise ValueError(f"l2 must be > 0, got {l2!r}")
     setup = model_setup(problem)
-    game, experts, horizon = setup.game, setup.expert_tables, setup.horizon
-    method = EXPLORER_METHODS[explorer]
-    rngs = [np.random.default_rng(s) for s in spawn_seeds(seed, game.num_players)]
-    labels, steps, thetas, tables = [], [], [], []
-    explorers = []
-    explore_seconds = bc_seconds = 0.0
-    for i in range(game.num_players):
-        start = time.perf_counter()
-        j = default_explorer(i, game.num_players)
-        profile = list(experts)
+    rngs = [np.random.default_rng(s) for s in spawn_seeds(seed, setup.num_players)]
+
+    def explore(i: int, j: int) -> Trajectories:
+        profile = list(setup.expert_tables)
         if explorer == "uniform":
-            profile[j] = game.uniform_policy(j)
-        traj = rollout(
-            game, profile, num_episodes=num_episodes, horizon=horizon, rng=rngs[i]
+            profile[j] = setup.game.uniform_policy(j)
+        return rollout(
+            setup.game,
+            profile,
+            num_episodes=num_episodes,
+            horizon=setup.horizon,
+            rng=rngs[i],
         )
+
+    return model_imitation(
+        setup,
+        EXPLORER_METHODS[explorer],
+        explore,
+        seed=seed,
+        l2=l2,
+        info={"num_episodes": num_episodes},
+    )
+
+
+def model_imitation(
+    setup: ModelSetup,
+    method: str,
+    explore: Callable[[int, int], Trajectories],
+    *,
+    seed: int,
+    l2: float,
+    info: Mapping[str, Any] | None = None,
+) -> ImitationResult:
+    """The model-based per-player loop: explore, label, clone (written once).
+
+    For each learning player ``i`` (explorer ``j``, the next player),
+    ``explore(i, j)`` samples the episodes; ``i``'s expert labels every visited
+    decision (:func:`~agents.linear.rollouts.collect_labels`) and
+    softmax-linear BC on the player's features gives its table.
+
+    Args:
+        setup: The validated model setup.
+        method: The method's registry name.
+        explore: ``(learner, explorer) -> Trajectories``.
+        seed: The run's master seed (recorded in the datasets).
+        l2: Ridge weight of the BC fit.
+        info: Extra entries of the result's ``info``.
+
+    Returns:
+        The :class:`~agents.imitation.ImitationResult`; ``info`` holds
+        ``thetas``, ``horizon``, ``l2``, ``explorers`` and ``info``'s entries.
+    """
+    game, n = setup.game, setup.num_players
+    labels, steps, thetas, tables, explorers = [], [], [], [], []
+    explore_seconds = bc_seconds = 0.0
+    for i in range(n):
+        start = time.perf_counter()
+        j = default_explorer(i, n)
+        traj = explore(i, j)
         data = collect_labels(
             game,
             traj,
-            experts,
+            setup.expert_tables,
             i,
             agent=setup.agents[i],
             game_id=setup.game_id,
@@ -127,7 +177,7 @@ def model_bc(
                 "method": method,
                 "learner": setup.agents[i],
                 "explorer": setup.agents[j],
-                "horizon": horizon,
+                "horizon": setup.horizon,
             },
         )
         cloned = time.perf_counter()
@@ -149,9 +199,9 @@ def model_bc(
         bc_seconds=bc_seconds,
         info={
             "thetas": tuple(thetas),
-            "horizon": horizon,
-            "num_episodes": num_episodes,
+            "horizon": setup.horizon,
             "l2": float(l2),
             "explorers": tuple(explorers),
+            **(info or {}),
         },
     )

@@ -54,7 +54,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,19 +61,18 @@ import numpy as np
 
 from agents.common import check_positive_int, spawn_seeds
 from agents.imitation import ImitationProblem, ImitationResult
+from agents.linear.baselines import model_imitation
 from agents.linear.problem import model_setup
 from agents.linear.rollouts import (
     Trajectories,
     check_expert_policies,
     check_features,
     collect_labels,
-    default_explorer,
     expert_rows,
     sample_categorical,
     sample_next_states,
     terminal_mask,
 )
-from agents.linear.softmax import behaviour_clone
 from mail_envs.core import TabularMarkovGame
 from mail_wrappers.elliptical import sherman_morrison_update
 from mail_wrappers.recorder import ExpertLabelDataset
@@ -255,9 +253,9 @@ class LSVIUCBZero:
             np.broadcast_to(game.initial_distribution, (big_k, num_s)), rng
         )
 
-        for k in range(big_k):
-            # Backward pass: optimistic Q for every state at once.
-            q = optimistic_q_values(
+        def optimistic_q() -> np.ndarray:
+            """Optimistic Q of every state under the data so far (in place arrays)."""
+            return optimistic_q_values(
                 phi,
                 legal,
                 terminal,
@@ -268,6 +266,10 @@ class LSVIUCBZero:
                 counts=counts,
                 beta=self.beta,
             )
+
+        for k in range(big_k):
+            # Backward pass: optimistic Q for every state at once.
+            q = optimistic_q()
             # Forward pass: the explorer is greedy, the others follow the expert.
             s = int(initial[k])
             states[k] = s
@@ -298,17 +300,7 @@ class LSVIUCBZero:
                 s = nxt
 
         trajectories = Trajectories(states=states, actions=actions, alive=alive)
-        final_q = optimistic_q_values(
-            phi,
-            legal,
-            terminal,
-            cov_inv=cov_inv,
-            quad=quad,
-            data_phi=data_phi,
-            data_next=data_next,
-            counts=counts,
-            beta=self.beta,
-        )
+        final_q = optimistic_q()
         labels = tuple(
             None if j == explorer else collect_labels(game, trajectories, experts, j)
             for j in range(n)
@@ -417,13 +409,8 @@ class LSVIUCBZeroBC:
             ``l2`` and ``explorers``.
         """
         setup = self.setup
-        game, n = setup.game, setup.num_players
-        labels, steps, thetas, tables = [], [], [], []
-        explorers = []
-        explore_seconds = bc_seconds = 0.0
-        for i in range(n):
-            start = time.perf_counter()
-            j = default_explorer(i, n)
+
+        def explore(i: int, j: int) -> Trajectories:
             explorer = LSVIUCBZero(
                 beta=self.beta,
                 ridge=self.ridge,
@@ -432,52 +419,19 @@ class LSVIUCBZeroBC:
                 seed=self.player_seeds[i],
             )
             out = explorer.explore(
-                game,
-                setup.expert_tables,
-                setup.features[j],
-                explorer=j,
+                setup.game, setup.expert_tables, setup.features[j], explorer=j
             )
-            traj = out.trajectories
-            data = collect_labels(
-                game,
-                traj,
-                setup.expert_tables,
-                i,
-                agent=setup.agents[i],
-                game_id=setup.game_id,
-                expert=setup.expert_name,
-                seed=self.seed,
-                extra={
-                    "method": self.name,
-                    "learner": setup.agents[i],
-                    "explorer": setup.agents[j],
-                    "horizon": self.horizon,
-                },
-            )
-            cloned = time.perf_counter()
-            theta, table = behaviour_clone(game, i, data, setup.features[i], l2=self.l2)
-            explore_seconds += cloned - start
-            bc_seconds += time.perf_counter() - cloned
-            labels.append(data)
-            steps.append(traj.num_steps)
-            thetas.append(theta)
-            tables.append(table)
-            explorers.append(setup.agents[j])
-        return ImitationResult(
-            method=self.name,
-            agents=setup.agents,
-            datasets=tuple(labels),
-            policies=tuple(tables),
-            explorer_steps=tuple(steps),
-            explore_seconds=explore_seconds,
-            bc_seconds=bc_seconds,
+            return out.trajectories
+
+        return model_imitation(
+            setup,
+            self.name,
+            explore,
+            seed=self.seed,
+            l2=self.l2,
             info={
-                "thetas": tuple(thetas),
-                "horizon": self.horizon,
                 "num_episodes": self.num_episodes,
                 "beta": self.beta,
                 "ridge": self.ridge,
-                "l2": self.l2,
-                "explorers": tuple(explorers),
             },
         )

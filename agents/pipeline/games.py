@@ -162,6 +162,29 @@ def _tabular_problem(
     )
 
 
+def _tabular(
+    name: str,
+    module: Any,
+    methods: tuple[str, ...],
+    tables: Callable[[TabularMarkovGame], Any],
+    expert_name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    unit: str = "games",
+    linear: bool = False,
+    rename: Mapping[str, str] | None = None,
+) -> GameSpec:
+    """The spec of a tabular game: its env's options are the spec's (``rename``d)."""
+    game_id = f"mail/{name}-v0"
+
+    def build(opts: Mapping[str, Any]) -> ImitationProblem:
+        kwargs = {(rename or {}).get(k, k): v for k, v in opts.items()}
+        env_fn = functools.partial(module.env, **kwargs)
+        return _tabular_problem(game_id, env_fn, tables, expert_name, linear=linear)
+
+    return GameSpec(name, game_id, methods, dict(options or {}), build, unit=unit)
+
+
 def _nash(game: TabularMarkovGame) -> Any:
     return solve_zero_sum(game).policies
 
@@ -238,67 +261,47 @@ GAME_SPECS: dict[str, GameSpec] = {
             evaluate=_connect4_evaluation,
             max_budget=50_000,
         ),
-        GameSpec(
+        _tabular(
             "gridworld",
-            "mail/gridworld-v0",
+            gridworld,
             ("bc", "uniform", "lsvi-ucb-zero"),
+            _nash,
+            "nash",
             {"size": 3},
-            lambda o: _tabular_problem(
-                "mail/gridworld-v0",
-                functools.partial(gridworld.env, size=o["size"]),
-                _nash,
-                "nash",
-                linear=True,
-            ),
             unit="episodes",
+            linear=True,
         ),
-        GameSpec(
+        _tabular(
             "chain",
-            "mail/chain-v0",
+            chain,
             ("bc", "uniform", "dqn-explore"),
+            _nash,
+            "nash",
             {"length": 8},
-            lambda o: _tabular_problem(
-                "mail/chain-v0",
-                functools.partial(chain.env, length=o["length"]),
-                _nash,
-                "nash",
-            ),
         ),
-        GameSpec(
+        _tabular(
             "xor-coordination",
-            "mail/xor-coordination-v0",
+            xor_coordination,
             ("bc", "uniform", "dagger"),
-            {},
-            lambda o: _tabular_problem(
-                "mail/xor-coordination-v0",
-                xor_coordination.env,
-                lambda game: xor_coordination.expert_profile(),
-                "uniform-equilibrium",
-            ),
+            lambda game: xor_coordination.expert_profile(),
+            "uniform-equilibrium",
         ),
-        GameSpec(
+        _tabular(
             "public-goods",
-            "mail/public-goods-v0",
+            public_goods,
             ("bc", "uniform", "dagger"),
+            public_goods.dominant_profile,
+            "dominant",
             {"num_players": 3},
-            lambda o: _tabular_problem(
-                "mail/public-goods-v0",
-                functools.partial(public_goods.env, num_players=o["num_players"]),
-                public_goods.dominant_profile,
-                "dominant",
-            ),
         ),
-        GameSpec(
+        _tabular(
             "random-zero-sum",
-            "mail/random-zero-sum-v0",
+            random_games,
             ("bc", "uniform", "dqn-explore"),
+            _nash,
+            "nash",
             {"game_seed": 0},
-            lambda o: _tabular_problem(
-                "mail/random-zero-sum-v0",
-                functools.partial(random_games.env, seed=o["game_seed"]),
-                _nash,
-                "nash",
-            ),
+            rename={"game_seed": "seed"},
         ),
     )
 }

@@ -4,28 +4,8 @@ See :mod:`agents.policies.heads` (the architectures) and
 :mod:`agents.policies.torch_policy` (:class:`TorchPolicy`).
 """
 
-from agents.policies.heads import (
-    ARCHITECTURES,
-    FeatureLinearPolicy,
-    LinearPolicy,
-    MLPPolicy,
-    PolicyHead,
-    ResidualSEPolicy,
-    SmallCNNPolicy,
-    apply_action_mask,
-    build_policy_head,
-)
-from agents.policies.torch_policy import TorchPolicy
+from agents.policies import heads, torch_policy
+from agents.policies.heads import *  # noqa: F403
+from agents.policies.torch_policy import *  # noqa: F403
 
-__all__ = [
-    "ARCHITECTURES",
-    "FeatureLinearPolicy",
-    "LinearPolicy",
-    "MLPPolicy",
-    "PolicyHead",
-    "ResidualSEPolicy",
-    "SmallCNNPolicy",
-    "TorchPolicy",
-    "apply_action_mask",
-    "build_policy_head",
-]
+__all__ = [*heads.__all__, *torch_policy.__all__]
