@@ -103,11 +103,13 @@ class PipelineResult:
         game: The game's name.
         records: One :class:`RunRecord` per (seed, budget, method).
         config: The pipeline's settings (methods, budgets, seeds, device).
+        elapsed_seconds: Wall time of the whole sweep (machine-dependent).
     """
 
     game: str
     records: tuple[RunRecord, ...]
     config: dict[str, Any] = field(default_factory=dict)
+    elapsed_seconds: float | None = None
 
     @property
     def metric(self) -> str:
@@ -187,6 +189,7 @@ class PipelineResult:
         payload = {
             "game": self.game,
             "config": self.config,
+            "elapsed_seconds": self.elapsed_seconds,
             "records": [asdict(r) for r in self.records],
             "summary": {
                 m: {
@@ -252,7 +255,12 @@ class PipelineResult:
                     }
                 )
             )
-        return cls(payload["game"], tuple(records), dict(payload["config"]))
+        return cls(
+            payload["game"],
+            tuple(records),
+            dict(payload["config"]),
+            payload.get("elapsed_seconds"),
+        )
 
     def plot(self, path: str | os.PathLike[str]) -> Path:
         """Plot the metric (mean and min-max band over seeds) against the budget."""

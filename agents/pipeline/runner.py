@@ -177,6 +177,7 @@ class Pipeline:
 
     def run(self) -> PipelineResult:
         """Run every combination; returns the records in :meth:`jobs` order."""
+        start = time.perf_counter()
         jobs = self.jobs()
         run = _JobRunner(
             self.game,
@@ -213,7 +214,10 @@ class Pipeline:
                         pool.shutdown(wait=False, cancel_futures=True)
                         raise
         return PipelineResult(
-            self.game, tuple(records[job] for job in jobs), self.config()
+            self.game,
+            tuple(records[job] for job in jobs),
+            self.config(),
+            time.perf_counter() - start,
         )
 
 
