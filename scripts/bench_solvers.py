@@ -18,21 +18,26 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# One BLAS/OpenMP thread: set before numpy (and scipy, torch) are imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from scipy.optimize import linprog  # noqa: E402
+import numpy as np
+import torch
+from scipy.optimize import linprog
 
-from mail_envs.core import TabularMarkovGame  # noqa: E402
-from mail_envs.gridworld import make_gridworld_game  # noqa: E402
-from mail_envs.solvers import nash_gap, solve_zero_sum  # noqa: E402
+from mail_envs.core import TabularMarkovGame
+from mail_envs.gridworld import make_gridworld_game
+from mail_envs.solvers import Equilibrium, nash_gap, solve_zero_sum
+
+Row = tuple[str, str, str, str]
+"""One line of the table: what, median wall, median CPU, notes."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,13 @@ class Args:
     tol: float = 1e-10
 
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--reference-runs", type=int, default=Args.reference_runs)
-parser.add_argument("--gap-runs", type=int, default=Args.gap_runs)
-cli = parser.parse_args()
-args = Args(reference_runs=cli.reference_runs, gap_runs=cli.gap_runs)
-torch.set_num_threads(1)
+def parse_args() -> Args:
+    """The command-line flags (the other fields keep their defaults)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference-runs", type=int, default=Args.reference_runs)
+    parser.add_argument("--gap-runs", type=int, default=Args.gap_runs)
+    cli = parser.parse_args()
+    return Args(reference_runs=cli.reference_runs, gap_runs=cli.gap_runs)
 
 
 def median_time(fn: Callable[[], object], runs: int) -> tuple[float, float, object]:
@@ -100,59 +106,92 @@ def per_state_lp_shapley(game: TabularMarkovGame, tol: float) -> tuple[np.ndarra
     raise RuntimeError("reference Shapley iteration did not converge")
 
 
-rows: list[tuple[str, str, str, str]] = []
-games = {
-    size: make_gridworld_game(size=size, allow_stay=False, gamma=args.gamma)
-    for size in (3, 5)
-}
-equilibria, solve_seconds = {}, {}
-for size, game in games.items():
-    seconds, cpu, eq = median_time(
-        lambda game=game: solve_zero_sum(game, tol=args.tol), args.solve_runs
-    )
-    equilibria[size], solve_seconds[size] = eq, cpu
-    gap = nash_gap(game, eq.policies).nash_conv
-    rows.append(
-        (
-            f"solve_zero_sum, {size}x{size} Gridworld ({game.num_states} states)",
-            f"{seconds * 1e3:9.2f} ms",
-            f"{cpu * 1e3:9.2f} ms",
-            f"{eq.iterations} outer iterations, NashConv {gap:.1e}",
+def bench_solve_zero_sum(
+    games: dict[int, TabularMarkovGame], args: Args
+) -> tuple[list[Row], dict[int, Equilibrium], dict[int, float]]:
+    """Time ``solve_zero_sum`` on each game: rows, equilibria, median CPU seconds."""
+    rows: list[Row] = []
+    equilibria, solve_seconds = {}, {}
+    for size, game in games.items():
+        seconds, cpu, eq = median_time(
+            lambda game=game: solve_zero_sum(game, tol=args.tol), args.solve_runs
         )
-    )
-
-game5 = games[5]
-uniform = [game5.uniform_policy(0), game5.uniform_policy(1)]
-for label, profile in (("equilibrium", equilibria[5].policies), ("uniform", uniform)):
-    nash_gap(game5, profile)  # warm-up
-    seconds, cpu, result = median_time(
-        lambda profile=profile: nash_gap(game5, profile), args.gap_runs
-    )
-    rows.append(
-        (
-            f"nash_gap, 5x5 Gridworld, {label} profile",
-            f"{seconds * 1e3:9.2f} ms",
-            f"{cpu * 1e3:9.2f} ms",
-            f"NashConv {result.nash_conv:.6f}",
+        equilibria[size], solve_seconds[size] = eq, cpu
+        gap = nash_gap(game, eq.policies).nash_conv
+        rows.append(
+            (
+                f"solve_zero_sum, {size}x{size} Gridworld ({game.num_states} states)",
+                f"{seconds * 1e3:9.2f} ms",
+                f"{cpu * 1e3:9.2f} ms",
+                f"{eq.iterations} outer iterations, NashConv {gap:.1e}",
+            )
         )
-    )
+    return rows, equilibria, solve_seconds
 
-game3 = games[3]
-ref_seconds, ref_cpu, (ref_values, ref_iterations) = median_time(
-    lambda: per_state_lp_shapley(game3, args.tol), args.reference_runs
-)
-agree = np.abs(ref_values - equilibria[3].values[0]).max()
-rows.append(
-    (
+
+def bench_nash_gap(
+    game5: TabularMarkovGame, equilibrium: Equilibrium, args: Args
+) -> list[Row]:
+    """Time ``nash_gap`` on the 5x5 Gridworld, equilibrium and uniform profile."""
+    rows: list[Row] = []
+    uniform = [game5.uniform_policy(0), game5.uniform_policy(1)]
+    for label, profile in (("equilibrium", equilibrium.policies), ("uniform", uniform)):
+        nash_gap(game5, profile)  # warm-up
+        seconds, cpu, result = median_time(
+            lambda profile=profile: nash_gap(game5, profile), args.gap_runs
+        )
+        rows.append(
+            (
+                f"nash_gap, 5x5 Gridworld, {label} profile",
+                f"{seconds * 1e3:9.2f} ms",
+                f"{cpu * 1e3:9.2f} ms",
+                f"NashConv {result.nash_conv:.6f}",
+            )
+        )
+    return rows
+
+
+def bench_reference(
+    game3: TabularMarkovGame,
+    equilibrium: Equilibrium,
+    solve_cpu_seconds: float,
+    args: Args,
+) -> Row:
+    """Time the per-state-linprog Shapley reference on the 3x3 Gridworld."""
+    ref_seconds, ref_cpu, (ref_values, ref_iterations) = median_time(
+        lambda: per_state_lp_shapley(game3, args.tol), args.reference_runs
+    )
+    agree = np.abs(ref_values - equilibrium.values[0]).max()
+    return (
         "reference: per-state linprog Shapley, 3x3",
         f"{ref_seconds * 1e3:9.2f} ms",
         f"{ref_cpu * 1e3:9.2f} ms",
         f"{ref_iterations} iterations, |dV| {agree:.1e}, "
-        f"{ref_cpu / solve_seconds[3]:,.0f}x the CPU time of solve_zero_sum",
+        f"{ref_cpu / solve_cpu_seconds:,.0f}x the CPU time of solve_zero_sum",
     )
-)
 
-width = max(len(r[0]) for r in rows)
-print(f"{'what'.ljust(width)}  {'median wall':>12}  {'median CPU':>12}  notes")
-for what, wall_text, cpu_text, notes in rows:
-    print(f"{what.ljust(width)}  {wall_text:>12}  {cpu_text:>12}  {notes}")
+
+def print_table(rows: list[Row]) -> None:
+    """Print the rows as a table with a header line."""
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what'.ljust(width)}  {'median wall':>12}  {'median CPU':>12}  notes")
+    for what, wall_text, cpu_text, notes in rows:
+        print(f"{what.ljust(width)}  {wall_text:>12}  {cpu_text:>12}  {notes}")
+
+
+def main() -> None:
+    """Run the solver benchmarks with the command-line configuration."""
+    args = parse_args()
+    torch.set_num_threads(1)
+    games = {
+        size: make_gridworld_game(size=size, allow_stay=False, gamma=args.gamma)
+        for size in (3, 5)
+    }
+    rows, equilibria, solve_seconds = bench_solve_zero_sum(games, args)
+    rows += bench_nash_gap(games[5], equilibria[5], args)
+    rows.append(bench_reference(games[3], equilibria[3], solve_seconds[3], args))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
-"""The ``Example:`` sections of every agents and mail_envs docstring run and are right.
+"""The ``Example:`` sections of every docstring of the three packages run and are right.
 
-(mail_wrappers has its own list in tests/mail_wrappers/test_docstrings.py.)
+One doctest test for ``mail_envs``, ``mail_wrappers`` and ``agents``: every
+module is found by walking the packages, so a new module is collected too.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import torch
 
 import agents
 import mail_envs
+import mail_wrappers
 
 MODULES = sorted(
     info.name
-    for package in (agents, mail_envs)
+    for package in (agents, mail_envs, mail_wrappers)
     for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
 )
 
@@ -26,7 +28,7 @@ def test_every_module_is_collected():
     assert {"agents.bc.profile", "agents.pipeline.runner", "agents.imitation"} <= set(
         MODULES
     )
-    assert "mail_envs.chain" in MODULES
+    assert {"mail_envs.chain", "mail_wrappers.recorder"} <= set(MODULES)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
