@@ -41,7 +41,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 #: CLI flags of the games' options (``--size`` -> ``size``).
-_OPTION_FLAGS = ("size", "length", "num_players", "game_seed", "eval_games")
+_OPTION_FLAGS = (
+    "size",
+    "length",
+    "num_players",
+    "game_seed",
+    "eval_games",
+    "policy_class",
+)
 
 
 def _game_options(args: argparse.Namespace) -> dict[str, object]:
@@ -123,6 +130,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _add_game_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=None, help="gridworld side length")
+    parser.add_argument(
+        "--policy-class",
+        choices=("linear", "neural"),
+        default=None,
+        help="gridworld: softmax-linear BC on the model (linear, default) or "
+        "neural BC through the env",
+    )
     parser.add_argument("--length", type=int, default=None, help="chain length")
     parser.add_argument(
         "--num-players", type=int, default=None, help="public-goods players"

@@ -25,10 +25,10 @@ legal actions) is labelled, while the other seat is played by
 * ``uniform``: an explorer uniform among legal actions
   (``agents.deep.baselines.UniformBC``).
 
-The chain runs through ``agents.pipeline.Pipeline(game="chain")``; the
-Gridworld through ``agents.methods.make_algorithm`` on the pipeline's
-Gridworld problem with its linear setup removed, so that both methods play
-the env (the pipeline's Gridworld runs its baselines on the model).
+Both games run through ``agents.pipeline.Pipeline``; the Gridworld with
+``policy_class="neural"``, so that both methods play the env and clone an MLP
+(the pipeline's default Gridworld runs its baselines on the model with
+softmax-linear BC). Every run is a ``RunRecord``.
 
 Both methods get the same budgets, seeds and behaviour-cloning settings. BC
 fits one MLP per player on the one-hot observations
@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import multiprocessing
 import os
 import platform
 import sys
@@ -79,9 +78,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from agents.bc.profile import BCConfig
 from agents.deep.critic_bonus import BonusConfig
-from agents.imitation import ImitationProblem
-from agents.methods import make_algorithm
-from agents.pipeline import GAME_SPECS, Pipeline
+from agents.pipeline import GAME_SPECS, Pipeline, PipelineResult, RunRecord
 from mail_envs.chain import chain_layout, exploit_gain
 from mail_envs.files import atomic_savefig, atomic_write_text
 from mail_envs.solvers import nash_gap
@@ -178,100 +175,21 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One learned profile: a (game, method, budget, seed) cell of the sweep."""
-
-    game: str
-    method: str
-    budget: int
-    seed: int
-    nash_conv: float
-    gains: tuple[float, ...]
-    queries: tuple[int, ...]
-    distinct_states: tuple[int, ...]
-    uniform_players: tuple[int, ...]
-    gate_labels: int | None
-    explore_seconds: float
-    bc_seconds: float
-
-
-def problem_of(name: str, args: Args) -> ImitationProblem:
-    """The game's pipeline problem; the Gridworld without its linear setup.
-
-    Without ``linear`` the baselines run through the env (as DQN-Explore must)
-    instead of taking the model-based softmax-linear path.
-    """
+def game_options(name: str, args: Args) -> dict[str, object]:
+    """The pipeline options of a game: the Gridworld with neural BC through the env."""
     if name == "chain":
-        return GAME_SPECS["chain"].problem({"length": args.chain_length})
-    problem = GAME_SPECS["gridworld"].problem({"size": args.grid_size})
-    return dataclasses.replace(problem, linear=None)
+        return {"length": args.chain_length}
+    return {"size": args.grid_size, "policy_class": "neural"}
 
 
-def uniform_players(queries: tuple[int, ...]) -> tuple[int, ...]:
-    """Players without a labelled decision: BC gives them the uniform policy."""
-    return tuple(i for i, q in enumerate(queries) if q == 0)
-
-
-def run_gridworld_cell(job: tuple[Args, str, int, int]) -> Cell:
-    """Explore, clone and evaluate one Gridworld cell (env-based, no linear setup)."""
-    args, method, budget, seed = job
-    torch.set_num_threads(args.threads)
-    problem = problem_of("gridworld", args)
-    result = make_algorithm(
-        method,
-        problem,
-        budget=budget,
-        seed=seed,
-        bc=args.bc,
-        device="cpu",
-        options=args.method_options.get(method),
-    ).run()
-    assert problem.model is not None
-    gap = nash_gap(problem.model, list(result.policies))
-    queries = tuple(int(q) for q in result.num_queries)
-    return Cell(
-        game="gridworld",
-        method=method,
-        budget=budget,
-        seed=seed,
-        nash_conv=float(gap.nash_conv),
-        gains=tuple(float(g) for g in gap.gains),
-        queries=queries,
-        distinct_states=tuple(int(d) for d in result.distinct_states),
-        uniform_players=uniform_players(queries),
-        gate_labels=None,
-        explore_seconds=result.explore_seconds,
-        bc_seconds=result.bc_seconds,
-    )
-
-
-def run_gridworld(args: Args) -> list[Cell]:
-    """Every Gridworld cell, in ``--workers`` forked processes."""
-    jobs = [
-        (args, method, budget, seed)
-        for method in args.methods
-        for budget in args.budgets
-        for seed in args.seeds
-    ]
-    if args.workers > 1:
-        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-            return list(pool.imap(run_gridworld_cell, jobs))
-    return [run_gridworld_cell(job) for job in jobs]
-
-
-def run_chain(args: Args) -> list[Cell]:
-    """Every chain cell, through the pipeline.
-
-    The guard (player_0) decides only at the gate, so its expert queries are
-    its gate labels: zero when the explorer never reached the gate.
-    """
-    result = Pipeline(
-        game="chain",
+def run_game(name: str, args: Args) -> PipelineResult:
+    """Every (method, budget, seed) run of one game, through the pipeline."""
+    return Pipeline(
+        game=name,
         methods=args.methods,
         budgets=args.budgets,
         seeds=args.seeds,
-        game_options={"length": args.chain_length},
+        game_options=game_options(name, args),
         method_options=args.method_options,
         device="cpu",
         augment=False,
@@ -280,52 +198,48 @@ def run_chain(args: Args) -> list[Cell]:
         threads=args.threads,
         bc=args.bc,
     ).run()
-    return [
-        Cell(
-            game="chain",
-            method=r.method,
-            budget=r.budget,
-            seed=r.seed,
-            nash_conv=float(r.nash_conv if r.nash_conv is not None else np.nan),
-            gains=tuple(r.gains),
-            queries=tuple(r.num_queries),
-            distinct_states=tuple(r.distinct_states),
-            uniform_players=uniform_players(tuple(r.num_queries)),
-            gate_labels=int(r.num_queries[0]),
-            explore_seconds=r.explore_seconds,
-            bc_seconds=r.bc_seconds,
-        )
-        for r in result.records
-    ]
 
 
-def row_text(r: Cell) -> str:
+def gate_labels(name: str, record: RunRecord) -> int | None:
+    """The chain guard's expert queries: it decides only at the gate (0: never reached)."""
+    return int(record.num_queries[0]) if name == "chain" else None
+
+
+def uniform_players(record: RunRecord) -> list[int]:
+    """Players without a labelled decision: BC gives them the uniform policy."""
+    return [i for i, q in enumerate(record.num_queries) if q == 0]
+
+
+def row_text(name: str, r: RunRecord) -> str:
     gains = "/".join(f"{g:.4f}" for g in r.gains)
-    queries = "/".join(str(q) for q in r.queries)
+    queries = "/".join(str(q) for q in r.num_queries)
     n_states = "/".join(str(s) for s in r.distinct_states)
-    unif = ",".join(str(k) for k in r.uniform_players) or "-"
-    gate = "-" if r.gate_labels is None else r.gate_labels
+    unif = ",".join(str(k) for k in uniform_players(r)) or "-"
+    gate = gate_labels(name, r)
     return (
-        f"{r.game:<10}{r.method:<13}{r.budget:>5}{r.seed:>5}"
-        f"{r.nash_conv:>10.4f}{gains:>17}{queries:>12}{n_states:>9}"
-        f"{gate:>6}{unif:>6}{r.explore_seconds:>8.1f}{r.bc_seconds:>7.1f}"
+        f"{name:<10}{r.method:<13}{r.budget:>5}{r.seed:>5}"
+        f"{r.value():>10.4f}{gains:>17}{queries:>12}{n_states:>9}"
+        f"{'-' if gate is None else gate:>6}{unif:>6}{r.explore_seconds:>8.1f}"
+        f"{r.bc_seconds:>7.1f}"
     )
 
 
-def summarize(args: Args, records: list[Cell]) -> dict[str, dict[str, list[dict]]]:
+def summarize(
+    args: Args, results: dict[str, PipelineResult]
+) -> dict[str, dict[str, list[dict]]]:
     """Mean and min-max over seeds of every (game, method, budget)."""
     summary: dict[str, dict[str, list[dict]]] = {}
-    for name in args.games:
+    for name, result in results.items():
         summary[name] = {}
         for method in args.methods:
             cells = []
             for budget in args.budgets:
                 rows = [
                     r
-                    for r in records
-                    if r.game == name and r.method == method and r.budget == budget
+                    for r in result.records
+                    if r.method == method and r.budget == budget
                 ]
-                gaps = np.array([r.nash_conv for r in rows])
+                gaps = np.array([r.value() for r in rows])
                 cell = {
                     "budget": budget,
                     "nash_conv_mean": float(gaps.mean()),
@@ -337,10 +251,9 @@ def summarize(args: Args, records: list[Cell]) -> dict[str, dict[str, list[dict]
                     ).tolist(),
                 }
                 if name == "chain":
-                    cell["gate_reached_seeds"] = sum(r.gate_labels > 0 for r in rows)
-                    cell["gate_labels_mean"] = float(
-                        np.mean([r.gate_labels for r in rows])
-                    )
+                    gates = [gate_labels(name, r) or 0 for r in rows]
+                    cell["gate_reached_seeds"] = sum(g > 0 for g in gates)
+                    cell["gate_labels_mean"] = float(np.mean(gates))
                 cells.append(cell)
             summary[name][method] = cells
     return summary
@@ -400,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     # ---- the games, their exact experts
     expert_gaps = {}
     for name in args.games:
-        problem = problem_of(name, args)
+        problem = GAME_SPECS[name].problem(game_options(name, args))
         assert problem.model is not None
         expert_gaps[name] = float(
             nash_gap(problem.model, list(problem.experts)).nash_conv
@@ -410,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
             f"expert NashConv {expert_gaps[name]:.2e}"
         )
     layout = chain_layout(args.chain_length, CHAIN_ACTIONS, seed=CHAIN_SEED)
-    chain_gamma = problem_of("chain", args).model.gamma  # type: ignore[union-attr]
+    chain_gamma = GAME_SPECS["chain"].problem(game_options("chain", args)).model.gamma  # type: ignore[union-attr]
     # A guard that never saw the gate plays uniformly there; player_1's gain then:
     uniform_guard_gain = exploit_gain(
         layout, 1.0 - 1.0 / CHAIN_ACTIONS, gamma=chain_gamma
@@ -422,16 +335,15 @@ def main(argv: list[str] | None = None) -> None:
         f"{'queries':>12}{'states':>9}{'gate':>6}{'unif':>6}{'expl s':>8}{'bc s':>7}"
     )
     sweep_start = time.perf_counter()
-    records: list[Cell] = []
+    results: dict[str, PipelineResult] = {}
     for name in args.games:
-        cells = run_gridworld(args) if name == "gridworld" else run_chain(args)
-        for cell in cells:
-            print(row_text(cell), flush=True)
-        records += cells
+        results[name] = run_game(name, args)
+        for record in results[name].records:
+            print(row_text(name, record), flush=True)
     sweep_seconds = time.perf_counter() - sweep_start
 
     # ---- summary: mean and min-max over seeds
-    summary = summarize(args, records)
+    summary = summarize(args, results)
     print(
         f"\nsummary (mean [min, max] over {len(args.seeds)} seeds), "
         f"{sweep_seconds:.0f} s"
@@ -473,7 +385,16 @@ def main(argv: list[str] | None = None) -> None:
         "chain_uniform_guard_gain": uniform_guard_gain,
         "sweep_seconds": sweep_seconds,
         "summary": summary,
-        "runs": [dataclasses.asdict(r) for r in records],
+        "runs": [
+            {
+                "game": name,
+                **dataclasses.asdict(r),
+                "gate_labels": gate_labels(name, r),
+                "uniform_players": uniform_players(r),
+            }
+            for name, result in results.items()
+            for r in result.records
+        ],
     }
     json_path = out_dir / f"{args.run_name}.json"
     atomic_write_text(json_path, json.dumps(payload, indent=2))

@@ -13,8 +13,10 @@ and how a learned profile is evaluated:
   harness of Table 1.
 
 The Gridworld comes with its linear setup (the Nash tables and tabular
-features): ``bc`` and ``uniform`` then run on the model with softmax-linear BC,
-as LSVI-UCB-ZERO does; every other game runs its methods through the env.
+features; option ``policy_class="linear"``): ``bc`` and ``uniform`` then run
+on the model with softmax-linear BC, as LSVI-UCB-ZERO does; with
+``policy_class="neural"`` they run through the env with neural BC, like
+DQN-Explore and every other game's methods.
 
 Example:
     >>> spec = GAME_SPECS["chain"]
@@ -179,8 +181,15 @@ def _tabular(
 
     def build(opts: Mapping[str, Any]) -> ImitationProblem:
         kwargs = {(rename or {}).get(k, k): v for k, v in opts.items()}
+        policy_class = kwargs.pop("policy_class", "linear" if linear else "neural")
+        if policy_class not in ("linear", "neural"):
+            raise ValueError(
+                f"policy_class must be 'linear' or 'neural', got {policy_class!r}"
+            )
         env_fn = functools.partial(module.env, **kwargs)
-        return _tabular_problem(game_id, env_fn, tables, expert_name, linear=linear)
+        return _tabular_problem(
+            game_id, env_fn, tables, expert_name, linear=policy_class == "linear"
+        )
 
     return GameSpec(name, game_id, methods, dict(options or {}), build, unit=unit)
 
@@ -267,7 +276,7 @@ GAME_SPECS: dict[str, GameSpec] = {
             ("bc", "uniform", "lsvi-ucb-zero"),
             _nash,
             "nash",
-            {"size": 3},
+            {"size": 3, "policy_class": "linear"},
             unit="episodes",
             linear=True,
         ),

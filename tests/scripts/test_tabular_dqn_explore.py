@@ -66,16 +66,16 @@ def test_one_record_per_cell_with_consistent_numbers(
         assert r["nash_conv"] == pytest.approx(sum(r["gains"]), abs=1e-12)
         if r["game"] == "gridworld":
             # simultaneous moves: both players decide at every one of 50 cycles
-            assert r["queries"] == [EPISODE * r["budget"]] * 2
+            assert r["num_queries"] == [EPISODE * r["budget"]] * 2
             assert r["gate_labels"] is None
             assert r["uniform_players"] == []
             assert 1 <= max(r["distinct_states"]) <= 72
         else:
             # the expert walker never advances: a decision in state 0 each cycle
-            assert r["queries"][1] == EPISODE * r["budget"]
+            assert r["num_queries"][1] == EPISODE * r["budget"]
             assert r["distinct_states"][1] == 1
             # the guard decides only at the gate: its queries are its gate labels
-            assert r["gate_labels"] == r["queries"][0] >= 0
+            assert r["gate_labels"] == r["num_queries"][0] >= 0
 
 
 def test_chain_gain_is_the_known_exploit_value(quick_run: tuple[dict, Path]) -> None:
@@ -91,10 +91,10 @@ def test_chain_gain_is_the_known_exploit_value(quick_run: tuple[dict, Path]) -> 
     assert unseen, "expected a run whose explorer never reached the gate"
     for r in chain:
         if r["gate_labels"] == 0:
-            assert r["queries"][0] == 0
+            assert r["num_queries"][0] == 0
             assert r["uniform_players"] == [0]
             assert r["gains"] == pytest.approx([0.0, known], abs=1e-9)
         else:
-            assert r["queries"][0] >= 1
+            assert r["num_queries"][0] >= 1
             assert r["uniform_players"] == []
             assert r["gains"] == pytest.approx([0.0, 0.0], abs=1e-9)
