@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import gymnasium
 import torch
 
+import mail_envs
 from agents.methods import METHODS
 from agents.pipeline import GAME_SPECS, Pipeline
 from mail_envs.registration import GAMES
@@ -91,7 +93,6 @@ def _default_workers() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads)
     pipeline = Pipeline(
         game=args.game,
         methods=args.algos,
@@ -104,6 +105,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
     )
+    out = _writable_folder(Path(args.out or f"runs/{args.game}"))
+    torch.set_num_threads(pipeline.threads or 1)
     print(
         f"mail-gym run: {args.game}, methods {list(pipeline.methods)}, budgets "
         f"{list(pipeline.budgets)}, seeds {list(pipeline.seeds)}, device {args.device}, "
@@ -112,7 +115,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     result = pipeline.run()
-    out = Path(args.out or f"runs/{args.game}")
     json_path = result.to_json(out / "results.json")
     exact = result.metric == "nash_conv"
     png_path = result.plot(out / ("nashconv.png" if exact else "winrate.png"))
@@ -126,6 +128,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(result.coverage_table())
     print(f"\nwrote {json_path} and {png_path} in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def _writable_folder(path: Path) -> Path:
+    """Create ``path`` and probe it for writing, before any work starts.
+
+    Raises:
+        ValueError: Naming the folder and why it cannot be written.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"--out {str(path)!r} is not a writable folder: {exc.strerror or exc}"
+        ) from exc
+    return path
 
 
 def _add_game_options(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +175,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mail-gym",
         description="Multi-agent imitation learning in Markov games.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {mail_envs.__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -76,8 +76,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         The torch device.
 
     Raises:
-        ValueError: If ``device`` is not a valid device string, or names a
-            CUDA device that this machine (or this torch build) does not have.
+        ValueError: If ``device`` is not ``"auto"``, a CPU or a CUDA device
+            (``"mps"``, ``"meta"``... are refused: the package runs on CPU and
+            CUDA only), or names a CUDA device that this machine (or this
+            torch build) does not have.
 
     Example:
         >>> resolve_device("cpu")
@@ -91,6 +93,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}"
         ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {str(device)!r} "
+            "(only CPU and CUDA are supported)"
+        )
     if resolved.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
