@@ -95,6 +95,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_finite_tensors(tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Raise ``ValueError`` naming the first floating tensor with a NaN or inf."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            finite = torch.isfinite(tensor)
+            if not bool(finite.all()):
+                count = int((~finite).sum())
+                raise ValueError(
+                    f"{where}: parameter tensor {name!r} has {count} non-finite "
+                    f"(NaN or inf) entries of {tensor.numel()}; a head with "
+                    "non-finite weights plays a meaningless policy"
+                )
+
+
 def save_policy(
     head: PolicyHead,
     path: str | os.PathLike[str],
@@ -118,16 +132,19 @@ def save_policy(
     Raises:
         TypeError: If ``head`` is not a PolicyHead, cannot be serialized (a
             ``feature_fn`` head), or ``metadata`` is not JSON-serializable.
+        ValueError: If a parameter or buffer of ``head`` has a NaN or inf
+            entry (the message names the tensor); nothing is written.
     """
     if not isinstance(head, PolicyHead):
         raise TypeError(f"head must be a PolicyHead, got {type(head).__name__}")
     files = _paths(path)
-    files.weights.parent.mkdir(parents=True, exist_ok=True)
     config = head.config()
     tensors = {
         k: v.detach().to("cpu").contiguous().clone()
         for k, v in head.state_dict().items()
     }
+    _check_finite_tensors(tensors, "refusing to save the policy")
+    files.weights.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -220,8 +237,10 @@ def load_policy(
         FileNotFoundError: If either file is missing.
         ValueError: If the config is not valid JSON or lacks fields, the
             weights file is corrupt or does not match the config's checksum or
-            architecture, or the saved game id / observation shape / action
-            count differs from the expected one; the message names both values.
+            architecture, a saved tensor has a NaN or inf entry (the message
+            names the tensor), or the saved game id / observation shape /
+            action count differs from the expected one; the message names both
+            values.
     """
     files = _paths(path)
     document = _read_config(files.config)
@@ -257,6 +276,7 @@ def load_policy(
         raise ValueError(
             f"policy weights {str(files.weights)!r} are corrupt: {exc}"
         ) from exc
+    _check_finite_tensors(tensors, f"policy weights {str(files.weights)!r}")
 
     head = build_policy_head(document["architecture"], document["config"])
     if (

@@ -32,6 +32,9 @@ form exactly (see :func:`kronecker_features`).
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 
@@ -58,6 +61,49 @@ def _check_cov_inv(cov_inv: np.ndarray, name: str = "cov_inv") -> np.ndarray:
     return cov_inv
 
 
+def _check_beta(beta: Any) -> float:
+    """``beta`` as a finite non-negative float; ``TypeError``/``ValueError`` otherwise."""
+    if isinstance(beta, bool) or not isinstance(
+        beta, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"beta must be a real number, got {type(beta).__name__}")
+    if not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta must be finite and non-negative, got {beta!r}")
+    return float(beta)
+
+
+def _check_ridge(ridge: Any) -> float:
+    """``ridge`` as a finite positive float whose inverse is finite too."""
+    if isinstance(ridge, bool) or not isinstance(
+        ridge, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"ridge must be a real number, got {type(ridge).__name__}")
+    if not (math.isfinite(ridge) and ridge > 0 and math.isfinite(1.0 / ridge)):
+        raise ValueError(
+            f"ridge must be finite and positive (with a finite 1/ridge), got {ridge!r}"
+        )
+    return float(ridge)
+
+
+def _bonus_from_quad(quad: np.ndarray, beta: float) -> np.ndarray:
+    """``beta * sqrt(max(quad, 0))``, refusing a non-finite result.
+
+    Finite features can still overflow ``phi^T Lambda^{-1} phi`` (entries near
+    ``1e155`` and beyond); returning ``inf`` (or ``nan``) as a reward would
+    silently corrupt every value computed from it.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = beta * np.sqrt(np.clip(quad, 0.0, None))
+    if not np.all(np.isfinite(out)):
+        index = np.flatnonzero(~np.isfinite(np.atleast_1d(out)))[0]
+        raise ValueError(
+            f"elliptical bonus overflowed: phi^T Lambda^-1 phi = "
+            f"{float(np.atleast_1d(quad).ravel()[index])!r} for row {int(index)} "
+            f"(beta={beta!r}); the features are too large, rescale them"
+        )
+    return out
+
+
 def _check_features(phis: np.ndarray, dim: int, name: str = "phi") -> np.ndarray:
     phis = np.asarray(phis, dtype=np.float64)
     if phis.ndim not in (1, 2) or phis.shape[-1] != dim:
@@ -67,6 +113,13 @@ def _check_features(phis: np.ndarray, dim: int, name: str = "phi") -> np.ndarray
     if not np.all(np.isfinite(phis)):
         raise ValueError(f"{name} has non-finite entries")
     return phis
+
+
+def _overflow_error() -> ValueError:
+    return ValueError(
+        "phi is too large: phi^T Lambda^-1 phi overflowed in the Sherman-Morrison "
+        "update; rescale the features"
+    )
 
 
 def sherman_morrison_update(cov_inv: np.ndarray, phi: np.ndarray) -> np.ndarray:
@@ -86,7 +139,8 @@ def sherman_morrison_update(cov_inv: np.ndarray, phi: np.ndarray) -> np.ndarray:
         The updated ``(d, d)`` float64 inverse (a new array; symmetric).
 
     Raises:
-        ValueError: If the shapes disagree or ``phi`` is not finite.
+        ValueError: If the shapes disagree, ``phi`` is not finite, or
+            ``phi^T Lambda^{-1} phi`` overflows (features far too large).
 
     Example:
         >>> a_inv = sherman_morrison_update(np.eye(2), np.array([1.0, 0.0]))
@@ -97,15 +151,22 @@ def sherman_morrison_update(cov_inv: np.ndarray, phi: np.ndarray) -> np.ndarray:
     d = cov_inv.shape[0]
     phis = _check_features(phi, d)
     if phis.ndim == 1:
-        u = cov_inv @ phis
-        out = cov_inv - np.outer(u, u) / (1.0 + phis @ u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            u = cov_inv @ phis
+            denom = 1.0 + float(phis @ u)
+        if not (math.isfinite(denom) and np.all(np.isfinite(u))):
+            raise _overflow_error()
+        out = cov_inv - np.outer(u, u) / denom
         return 0.5 * (out + out.T)
     out = cov_inv.copy()
     chunk = max(d, 1)
     for start in range(0, phis.shape[0], chunk):
         p = phis[start : start + chunk]
-        u = p @ out  # rows: (A^{-1} p_j)^T, A^{-1} symmetric
-        inner = np.eye(p.shape[0]) + u @ p.T
+        with np.errstate(over="ignore", invalid="ignore"):
+            u = p @ out  # rows: (A^{-1} p_j)^T, A^{-1} symmetric
+            inner = np.eye(p.shape[0]) + u @ p.T
+        if not (np.all(np.isfinite(inner)) and np.all(np.isfinite(u))):
+            raise _overflow_error()
         factor = scipy.linalg.cho_factor(inner, lower=True)
         out = out - u.T @ scipy.linalg.cho_solve(factor, u)
         out = 0.5 * (out + out.T)
@@ -124,7 +185,9 @@ def elliptical_bonus(cov_inv: np.ndarray, phis: np.ndarray, beta: float) -> np.n
         ``(N,)`` float64 bonuses (a 0-d array for one vector).
 
     Raises:
-        ValueError: If the shapes disagree or ``beta`` is negative.
+        ValueError: If the shapes disagree, ``beta`` is negative or not
+            finite, or a bonus overflows (features far too large).
+        TypeError: If ``beta`` is not a real number.
 
     Example:
         >>> elliptical_bonus(np.eye(2) * 4.0, np.array([[1.0, 0.0]]), 0.5).tolist()
@@ -132,10 +195,10 @@ def elliptical_bonus(cov_inv: np.ndarray, phis: np.ndarray, beta: float) -> np.n
     """
     cov_inv = _check_cov_inv(cov_inv)
     phis = _check_features(phis, cov_inv.shape[0], "phis")
-    if not beta >= 0:
-        raise ValueError(f"beta must be non-negative, got {beta!r}")
-    quad = np.einsum("...i,ij,...j->...", phis, cov_inv, phis)
-    return beta * np.sqrt(np.clip(quad, 0.0, None))
+    beta = _check_beta(beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        quad = np.einsum("...i,ij,...j->...", phis, cov_inv, phis)
+    return _bonus_from_quad(quad, beta)
 
 
 def rebuild_cov_inv(features: np.ndarray, ridge: float) -> np.ndarray:
@@ -149,7 +212,9 @@ def rebuild_cov_inv(features: np.ndarray, ridge: float) -> np.ndarray:
         The ``(d, d)`` float64 inverse (symmetric).
 
     Raises:
-        ValueError: If ``features`` is not 2-D or not finite, or ``ridge <= 0``.
+        ValueError: If ``features`` is not 2-D or not finite, ``F^T F``
+            overflows, or ``ridge`` is not finite and positive.
+        TypeError: If ``ridge`` is not a real number.
 
     Example:
         >>> rebuild_cov_inv(np.array([[1.0, 0.0]]), ridge=1.0).round(12).tolist()
@@ -160,10 +225,14 @@ def rebuild_cov_inv(features: np.ndarray, ridge: float) -> np.ndarray:
         raise ValueError(f"features must have shape (N, d), got {features.shape}")
     if not np.all(np.isfinite(features)):
         raise ValueError("features has non-finite entries")
-    if not ridge > 0:
-        raise ValueError(f"ridge must be positive, got {ridge!r}")
+    ridge = _check_ridge(ridge)
     d = features.shape[1]
-    gram = features.T @ features + ridge * np.eye(d)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = features.T @ features + ridge * np.eye(d)
+    if not np.all(np.isfinite(gram)):
+        raise ValueError(
+            "features are too large: the Gram matrix F^T F overflowed; rescale them"
+        )
     factor = scipy.linalg.cho_factor(gram, lower=True)
     out = scipy.linalg.cho_solve(factor, np.eye(d))
     return 0.5 * (out + out.T)
@@ -276,19 +345,24 @@ def block_elliptical_bonus(
 
     Returns:
         ``(N,)`` float64 bonuses.
+
+    Raises:
+        ValueError: If shapes disagree, an action is out of range, ``beta`` is
+            negative or not finite, or a bonus overflows (features far too
+            large).
     """
     blocks, h, actions = _check_pairs(cov_inv_blocks, h, actions)
-    if not beta >= 0:
-        raise ValueError(f"beta must be non-negative, got {beta!r}")
+    beta = _check_beta(beta)
     n, d = h.shape
-    if n * d * d <= _GATHER_LIMIT:  # gather each pair's block: one einsum
-        quad = np.einsum("nd,nde,ne->n", h, blocks[actions], h)
-    else:  # memory-light: one matrix product per action (a loop over A)
-        quad = np.empty(n)
-        for a in np.unique(actions):
-            rows = actions == a
-            quad[rows] = np.einsum("nd,de,ne->n", h[rows], blocks[a], h[rows])
-    return beta * np.sqrt(np.clip(quad, 0.0, None))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if n * d * d <= _GATHER_LIMIT:  # gather each pair's block: one einsum
+            quad = np.einsum("nd,nde,ne->n", h, blocks[actions], h)
+        else:  # memory-light: one matrix product per action (a loop over A)
+            quad = np.empty(n)
+            for a in np.unique(actions):
+                rows = actions == a
+                quad[rows] = np.einsum("nd,de,ne->n", h[rows], blocks[a], h[rows])
+    return _bonus_from_quad(quad, beta)
 
 
 def block_elliptical_bonus_all_actions(
@@ -303,15 +377,20 @@ def block_elliptical_bonus_all_actions(
 
     Returns:
         ``(N, A)`` float64 bonuses.
+
+    Raises:
+        ValueError: If shapes disagree, an action is out of range, ``beta`` is
+            negative or not finite, or a bonus overflows (features far too
+            large).
     """
     blocks = _check_blocks(cov_inv_blocks)
     h = _check_features(h, blocks.shape[1], "h")
     if h.ndim == 1:
         h = h[None]
-    if not beta >= 0:
-        raise ValueError(f"beta must be non-negative, got {beta!r}")
-    quad = (np.matmul(h, blocks) * h).sum(axis=-1).T  # (A, N, d) -> (N, A)
-    return beta * np.sqrt(np.clip(quad, 0.0, None))
+    beta = _check_beta(beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        quad = (np.matmul(h, blocks) * h).sum(axis=-1).T  # (A, N, d) -> (N, A)
+    return _bonus_from_quad(quad, beta)
 
 
 def block_rebuild_cov_inv(
@@ -366,8 +445,11 @@ def block_logdet_increment(
     total = 0.0
     for a in np.unique(actions):  # loop over actions: tiny
         rows = h[actions == a]
-        gram = rows @ blocks[a] @ rows.T
-        gram = 0.5 * (gram + gram.T) + np.eye(len(rows))
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram = rows @ blocks[a] @ rows.T
+            gram = 0.5 * (gram + gram.T) + np.eye(len(rows))
+        if not np.all(np.isfinite(gram)):
+            raise _overflow_error()
         sign, logdet = np.linalg.slogdet(gram)
         if sign <= 0:
             raise np.linalg.LinAlgError(

@@ -53,6 +53,8 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from mail_wrappers.elliptical import (
+    _check_beta,
+    _check_ridge,
     block_elliptical_bonus,
     block_elliptical_bonus_all_actions,
     block_logdet,
@@ -139,7 +141,11 @@ class EllipticalBonus:
 
     Raises:
         ValueError: If both feature forms are given, the block form lacks
-            ``num_actions``, ``beta < 0`` or ``ridge <= 0``.
+            ``num_actions``, ``beta`` is negative or not finite, or ``ridge``
+            is not finite and positive. Later, a bonus or update whose
+            ``phi^T Lambda^{-1} phi`` overflows (features far too large) raises
+            ``ValueError`` instead of returning ``inf``/``nan``.
+        TypeError: If ``beta`` or ``ridge`` is not a real number.
 
     Example:
         >>> bonus = EllipticalBonus(
@@ -172,15 +178,11 @@ class EllipticalBonus:
                 f"the block form (state_features) needs num_actions >= 1, got "
                 f"{num_actions!r}"
             )
-        if not beta >= 0:
-            raise ValueError(f"beta must be non-negative, got {beta!r}")
-        if not ridge > 0:
-            raise ValueError(f"ridge must be positive, got {ridge!r}")
+        self.beta = _check_beta(beta)
+        self.ridge = _check_ridge(ridge)
         self.features = features
         self.state_features = state_features
         self.num_actions = num_actions
-        self.beta = float(beta)
-        self.ridge = float(ridge)
         self.keep_history = bool(keep_history)
         self.cov_inv: np.ndarray | None = None  # (D, D) or (A, d, d), lazily sized
         self.num_updates = 0
@@ -306,17 +308,25 @@ class EllipticalBonus:
 
     def _fused(self, inv: np.ndarray, phi: np.ndarray, update: bool) -> float:
         """Bonus of ``phi`` under ``inv``, then (optionally) the in-place update."""
-        u = inv @ phi
-        quad = float(phi @ u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            u = inv @ phi
+            quad = float(phi @ u)
         # A non-finite feature makes phi^T Lambda^{-1} phi non-finite (Lambda^{-1}
-        # has a positive diagonal), so one float check replaces a pass over phi.
-        if not math.isfinite(quad) and not np.isfinite(phi).all():
-            raise ValueError("feature map returned non-finite features")
+        # has a positive diagonal), so one float check replaces a pass over phi;
+        # finite but huge features overflow it, which is refused as well.
+        value = self.beta * math.sqrt(max(quad, 0.0)) if math.isfinite(quad) else quad
+        if not math.isfinite(value):
+            if not np.isfinite(phi).all():
+                raise ValueError("feature map returned non-finite features")
+            raise ValueError(
+                f"elliptical bonus overflowed: phi^T Lambda^-1 phi = {quad!r} "
+                f"(beta={self.beta!r}); the features are too large, rescale them"
+            )
         if update:
             inv -= np.multiply.outer(u, u / (1.0 + quad))
             self.num_updates += 1
             self.logdet += math.log1p(max(quad, 0.0))
-        return self.beta * math.sqrt(max(quad, 0.0))
+        return value
 
     def _step(self, observation: Any, action: Any, update: bool) -> float:
         """Bonus of one unbatched pair, then (optionally) the update.
@@ -370,9 +380,12 @@ class EllipticalBonus:
             self.logdet += block_logdet_increment(self.cov_inv, phi, actions)
             self.cov_inv = block_sherman_morrison_update(self.cov_inv, phi, actions)
         else:
+            # The update first: it refuses overflowing features before any
+            # state changes.
+            new_inv = sherman_morrison_update(self.cov_inv, phi)
             gram = np.eye(phi.shape[0]) + phi @ self.cov_inv @ phi.T
             self.logdet += float(np.linalg.slogdet(gram)[1])
-            self.cov_inv = sherman_morrison_update(self.cov_inv, phi)
+            self.cov_inv = new_inv
         self.num_updates += actions.shape[0]
 
     def _remember(self, observations: Any, actions: np.ndarray) -> None:
@@ -498,8 +511,11 @@ class EllipticalBonusReward(gymnasium.Wrapper):
         keep_history: Store data for argument-free :meth:`rebuild`.
 
     Raises:
-        ValueError: On an unknown ``reward_mode`` or bad ``beta``/``ridge``.
-        TypeError: If the block form meets a non-``Discrete`` action space.
+        ValueError: On an unknown ``reward_mode``, a ``beta``/``ridge`` that is
+            out of range or not finite, or (at a step) features so large that
+            the bonus overflows.
+        TypeError: If the block form meets a non-``Discrete`` action space, or
+            ``beta``/``ridge`` is not a real number.
 
     Example:
         >>> from gymnasium.envs.toy_text import FrozenLakeEnv

@@ -34,11 +34,12 @@ Writes are atomic: the file is written to a temporary file in the target
 directory and moved into place with ``os.replace``, so a reader never sees
 a half-written dataset.
 
-Both writing and loading validate the dataset: dtypes and shapes, actions
-legal, ``num_rows`` equal to the number of rows, and every ``expert_probs``
-row a distribution over the legal actions of its mask (finite, non-negative,
-legal mass within 1e-6 of 1, at most 1e-9 on illegal actions: the tolerances
-with which the wrappers accept an expert's output).
+Both writing and loading validate the dataset: dtypes and shapes, float
+observations finite, actions legal, ``num_rows`` equal to the number of rows,
+and every ``expert_probs`` row a distribution over the legal actions of its
+mask (finite, non-negative, legal mass within 1e-6 of 1, at most 1e-9 on
+illegal actions: the tolerances with which the wrappers accept an expert's
+output).
 
 ### Version History
 
@@ -228,10 +229,22 @@ class ExpertLabelRecorder:
         episode: int,
         step: int,
     ) -> None:
-        """Append one labelled row (arrays are copied)."""
+        """Append one labelled row (arrays are copied).
+
+        Raises:
+            ValueError: If a float ``observation`` has a NaN or inf entry (the
+                message names ``'observations'`` and the row it would have
+                been); nothing is recorded.
+        """
+        obs = np.array(observation)
+        if np.issubdtype(obs.dtype, np.inexact) and not np.isfinite(obs).all():
+            raise ValueError(
+                f"recorder: 'observations'[{len(self)}] (the row being added) has "
+                "a non-finite entry (NaN or inf); refusing to record it"
+            )
         rows = self._rows
         index = self._agent_index.setdefault(str(agent), len(self._agent_index))
-        rows["observations"].append(np.array(observation))
+        rows["observations"].append(obs)
         rows["action_masks"].append(np.array(action_mask, dtype=bool))
         rows["expert_probs"].append(np.array(expert_probs, dtype=np.float64))
         rows["expert_actions"].append(int(expert_action))
@@ -263,7 +276,9 @@ class ExpertLabelRecorder:
         """The rows so far as an :class:`ExpertLabelDataset`.
 
         Raises:
-            ValueError: If rows have observations (or masks) of different shapes.
+            ValueError: If rows have observations (or masks) of different
+                shapes, or a float observation has a NaN or inf entry (naming
+                ``'observations'`` and the first bad row).
         """
         arrays = {}
         for key in ("observations", "action_masks", "expert_probs"):
@@ -277,6 +292,7 @@ class ExpertLabelRecorder:
             arrays[key] = np.stack(rows) if rows else np.zeros((0, 0))
         if not self._rows["observations"]:
             arrays["action_masks"] = arrays["action_masks"].astype(bool)
+        _check_finite_observations(arrays["observations"], source="recorder")
         for key in _INT_KEYS:
             arrays[key] = np.asarray(self._rows[key], dtype=np.int64)
         return ExpertLabelDataset(**arrays, metadata=self.metadata())
@@ -348,8 +364,8 @@ def load_expert_labels(path: str | os.PathLike[str]) -> ExpertLabelDataset:
         FileNotFoundError: If ``path`` does not exist.
         ValueError: If the file is not a readable npz (truncated, corrupt),
             lacks or has unexpected keys, has wrong dtypes, mismatched
-            lengths or shapes, bad metadata, an illegal expert action, or an
-            ``expert_probs`` row that is not a distribution over the legal
+            lengths or shapes, bad metadata, an illegal expert action, a float
+            observation with a NaN or inf entry, or an ``expert_probs`` row that is not a distribution over the legal
             actions (non-finite or negative entries, mass on illegal actions,
             legal mass not 1); the message names the file, the offending key
             and, for a bad row, the row and value.
@@ -443,6 +459,7 @@ def _validate(dataset: ExpertLabelDataset, *, source: str) -> None:
             f"{source}: 'observations' must have {n} rows of a numeric dtype, got "
             f"shape {obs.shape} dtype {obs.dtype}"
         )
+    _check_finite_observations(obs, source=source)
     _validate_probs(probs, masks, source=source)
     num_actions = masks.shape[1]
     actions = dataset.expert_actions
@@ -458,6 +475,23 @@ def _validate(dataset: ExpertLabelDataset, *, source: str) -> None:
     if np.any((dataset.agents < 0) | (dataset.agents >= num_agents)):
         raise ValueError(
             f"{source}: 'agents' must index the {num_agents} agent names in metadata"
+        )
+
+
+def _check_finite_observations(observations: np.ndarray, *, source: str) -> None:
+    """Raise ``ValueError`` naming ``'observations'`` and its first non-finite row.
+
+    Only float (and complex) dtypes are scanned; integer and boolean
+    observations are finite by construction.
+    """
+    if not np.issubdtype(observations.dtype, np.inexact) or observations.size == 0:
+        return
+    finite = np.isfinite(observations.reshape(observations.shape[0], -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ValueError(
+            f"{source}: 'observations'[{row}] has a non-finite entry (NaN or inf); "
+            f"{int((~finite).sum())} of {finite.size} rows are non-finite"
         )
 
 

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,7 +41,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from agents.common import resolve_device
+from agents.common import check_positive_int, resolve_device
 from agents.policies import PolicyHead, TorchPolicy, apply_action_mask
 
 __all__ = [
@@ -265,6 +266,7 @@ def _validate_dataset(
         )
     if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == np.bool_):
         raise TypeError(f"observations must be numeric, got dtype {obs.dtype}")
+    _check_finite_rows("observations", obs)
     if masks.shape != (n, num_actions):
         raise ValueError(
             f"action_masks must have shape {(n, num_actions)}, got {masks.shape}"
@@ -297,8 +299,11 @@ def _validate_dataset(
             f"targets must be (N,) actions or (N, A) = {(n, num_actions)} probabilities, "
             f"got shape {tgt.shape}"
         )
+    if not (np.issubdtype(tgt.dtype, np.number) or tgt.dtype == np.bool_):
+        raise TypeError(f"targets must be numeric, got dtype {tgt.dtype}")
     tgt = tgt.astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(tgt).all(axis=1) | (tgt < 0).any(axis=1))
+    _check_finite_rows("targets", tgt)
+    bad = np.flatnonzero((tgt < 0).any(axis=1))
     if bad.size:
         raise ValueError(f"targets row {bad[0]} is not a distribution: {tgt[bad[0]]}")
     sums = tgt.sum(axis=1)
@@ -318,6 +323,35 @@ def _validate_dataset(
     return obs, masks, tgt.astype(np.float32)
 
 
+def _check_finite_rows(name: str, array: np.ndarray) -> None:
+    """Raise ``ValueError`` naming ``name`` and its first row with a NaN or inf.
+
+    Integer and boolean arrays are finite by construction and are not scanned.
+    """
+    if not np.issubdtype(array.dtype, np.inexact):
+        return
+    finite = np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        values = np.asarray(array[row]).ravel()
+        value = values[~np.isfinite(values)][0]
+        raise ValueError(
+            f"{name} row {row} has a non-finite entry ({value!r}); every entry "
+            "must be finite (a single NaN row would turn every weight into NaN)"
+        )
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a finite float (a real number, not a bool)."""
+    if isinstance(value, bool) or not isinstance(
+        value, (int, np.integer, float, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
 def _validate_weights(weights: Any, n: int) -> np.ndarray:
     """``(n,)`` float64 weights: ones when None, else checked (finite and > 0)."""
     if weights is None:
@@ -335,6 +369,26 @@ def _validate_weights(weights: Any, n: int) -> np.ndarray:
             "weight (drop a row instead of giving it weight 0)"
         )
     return w
+
+
+def _check_finite_loss(what: str, value: float, epoch: int, trainer: BCTrainer) -> None:
+    """Raise ``FloatingPointError`` naming the epoch when a loss is NaN or inf."""
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"BC {what} is {value!r} at epoch {epoch}: training diverged (learning "
+            f"rate optimizer_kwargs['lr'] = {trainer.optimizer_kwargs.get('lr')!r} "
+            "too large?); the head's weights are unusable"
+        )
+
+
+def _check_finite_parameters(module: torch.nn.Module, epoch: int) -> None:
+    """Raise ``FloatingPointError`` naming the first parameter with a NaN or inf."""
+    for name, param in module.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            raise FloatingPointError(
+                f"BC weights {name!r} are non-finite after epoch {epoch}: training "
+                "diverged (learning rate too large?)"
+            )
 
 
 class BCTrainer:
@@ -362,9 +416,11 @@ class BCTrainer:
         progress_bar: Show a tqdm bar over epochs.
 
     Raises:
-        TypeError: If ``policy`` is not a :class:`~agents.policies.PolicyHead`
-            or ``rng`` is neither a Generator nor an int.
-        ValueError: If a numeric argument is out of range.
+        TypeError: If ``policy`` is not a :class:`~agents.policies.PolicyHead`,
+            ``rng`` is neither a Generator nor an int, or a numeric argument is
+            not a number.
+        ValueError: If a numeric argument is out of range or not finite
+            (including ``optimizer_kwargs`` ``lr``/``weight_decay``/``eps``).
 
     Example:
         >>> from agents.policies import LinearPolicy
@@ -398,27 +454,26 @@ class BCTrainer:
             raise TypeError(
                 f"rng must be a numpy.random.Generator or an int seed, got {rng!r}"
             )
-        for name, value in (
-            ("batch_size", batch_size),
-            ("max_epochs", max_epochs),
-            ("patience", patience),
-        ):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= validation_fraction < 1.0:
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.max_epochs = check_positive_int("max_epochs", max_epochs)
+        self.patience = check_positive_int("patience", patience)
+        self.validation_fraction = _real("validation_fraction", validation_fraction)
+        if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {validation_fraction!r}"
             )
-        if not min_delta >= 0.0:
+        self.min_delta = _real("min_delta", min_delta)
+        if not self.min_delta >= 0.0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        self.optimizer_kwargs = {"lr": 1e-3, **(optimizer_kwargs or {})}
+        for key in ("lr", "weight_decay", "eps"):
+            if key in self.optimizer_kwargs:
+                value = self.optimizer_kwargs[key]
+                if isinstance(value, torch.Tensor) and value.numel() == 1:
+                    value = value.item()
+                _real(f"optimizer_kwargs[{key!r}]", value)
         self.device = resolve_device(device)
         self.policy = policy.to(self.device)
-        self.batch_size = int(batch_size)
-        self.max_epochs = int(max_epochs)
-        self.validation_fraction = float(validation_fraction)
-        self.patience = int(patience)
-        self.min_delta = float(min_delta)
-        self.optimizer_kwargs = {"lr": 1e-3, **(optimizer_kwargs or {})}
         try:
             self.optimizer = torch.optim.Adam(
                 self.policy.parameters(), **self.optimizer_kwargs
@@ -493,9 +548,13 @@ class BCTrainer:
 
         Raises:
             ValueError: If the dataset is empty, lengths or shapes disagree, a
-                mask row has no legal action, or a target is illegal or not a
-                distribution; the message names the row and value.
+                mask row has no legal action, an observation, soft target or
+                sample weight is NaN or inf, or a target is illegal or not a
+                distribution; the message names the array, the row and value.
             TypeError: If targets of shape ``(N,)`` are not integers.
+            FloatingPointError: If the training or held-out loss, or a weight,
+                becomes NaN or inf (training diverged, e.g. a learning rate
+                far too large); the message names the epoch.
         """
         start_time = time.perf_counter()
         obs_np, masks_np, targets_np = _validate_dataset(
@@ -548,11 +607,13 @@ class BCTrainer:
                 self.optimizer.step()
                 running += loss.detach() * len(idx)
             train_history.append(running.item() / num_train)
+            _check_finite_loss("training loss", train_history[-1], epoch, self)
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")
                 continue
             val_loss, _ = self._evaluate(*val_data)
+            _check_finite_loss("held-out loss", val_loss, epoch, self)
             val_history.append(val_loss)
             bar.set_postfix(
                 train_loss=f"{train_history[-1]:.4f}", val_loss=f"{val_loss:.4f}"
@@ -569,7 +630,9 @@ class BCTrainer:
         if best_state is not None:
             self.policy.load_state_dict(best_state)
 
+        _check_finite_parameters(self.policy, len(train_history))
         train_loss, train_accuracy = self._evaluate(*train_data)
+        _check_finite_loss("training loss", train_loss, len(train_history), self)
         val_loss_final: float | None = None
         val_accuracy: float | None = None
         if num_val:

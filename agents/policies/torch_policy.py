@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -44,7 +45,47 @@ def _as_batch(
     empty = np.flatnonzero(~masks.any(axis=1))
     if empty.size:
         raise ValueError(f"action_masks row {empty[0]} has no legal action")
+    if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == np.bool_):
+        raise TypeError(f"observations must be numeric, got dtype {obs.dtype}")
+    if np.issubdtype(obs.dtype, np.inexact) and obs.size:
+        finite = np.isfinite(obs.reshape(len(obs), -1)).all(axis=1)
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise ValueError(
+                f"observations row {row} has a non-finite entry (NaN or inf); "
+                "the policy of a non-finite observation is undefined"
+            )
     return obs, masks
+
+
+def _check_logits(head: PolicyHead, logits: np.ndarray, masks: np.ndarray) -> None:
+    """Raise ``ValueError`` if a legal action's logit is NaN or ``+inf``.
+
+    Illegal actions are ``-inf`` by construction; a legal ``-inf`` is allowed
+    only where some other legal action is finite (probability 0 is a valid
+    output). NaN anywhere means the head's weights (or its input) are broken,
+    and argmax/softmax would hide it behind a believable action.
+    """
+    bad = np.isnan(logits) | (np.isposinf(logits) & masks)
+    bad_rows = bad.any(axis=1)
+    legal_finite = (np.isfinite(logits) & masks).any(axis=1)
+    bad_rows |= ~legal_finite
+    if bad_rows.any():
+        row = int(np.flatnonzero(bad_rows)[0])
+        broken = [
+            name
+            for name, param in head.named_parameters()
+            if not bool(torch.isfinite(param).all())
+        ]
+        cause = (
+            f"the head's parameters {broken} are non-finite"
+            if broken
+            else "the head produced non-finite values"
+        )
+        raise ValueError(
+            f"policy logits row {row} are not finite on the legal actions "
+            f"({logits[row].tolist()}): {cause}"
+        )
 
 
 class TorchPolicy:
@@ -62,6 +103,7 @@ class TorchPolicy:
         batch_size: Largest chunk sent to the head at once.
 
     Raises:
+        TypeError: If ``head`` is not a PolicyHead or ``batch_size`` not a number.
         ValueError: If ``mode`` or ``batch_size`` is invalid.
 
     Example:
@@ -88,6 +130,17 @@ class TorchPolicy:
         self.device = resolve_device(device)
         self.head = head.to(self.device).eval()
         self.mode = mode
+        if isinstance(batch_size, bool) or not isinstance(
+            batch_size, (int, np.integer, float, np.floating)
+        ):
+            raise TypeError(
+                f"batch_size must be a positive integer, got "
+                f"{type(batch_size).__name__} {batch_size!r}"
+            )
+        if not math.isfinite(batch_size):
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
         self.batch_size = _check_positive("batch_size", batch_size)
 
     @property
@@ -111,7 +164,11 @@ class TorchPolicy:
             ``(B, A)`` masked logits.
 
         Raises:
-            ValueError: If shapes disagree or a row has no legal action.
+            ValueError: If shapes disagree, a row has no legal action, an
+                observation is NaN or inf, or the head returns NaN (or no
+                finite legal logit) for a row (non-finite weights); the
+                message names the array and row.
+            TypeError: If observations are not numeric.
         """
         obs, masks = _as_batch(self.head, observations, action_masks)
         self.head.eval()
@@ -126,7 +183,9 @@ class TorchPolicy:
                     np.array(masks[start : start + self.batch_size]), device=self.device
                 )
                 chunks.append(self.head(o, m).double().cpu().numpy())
-        return np.concatenate(chunks, axis=0)
+        logits = np.concatenate(chunks, axis=0)
+        _check_logits(self.head, logits, masks)
+        return logits
 
     def __call__(
         self, observations: np.ndarray, action_masks: np.ndarray
@@ -141,7 +200,8 @@ class TorchPolicy:
             float64 ``(B, A)`` probabilities (one-hot rows in greedy mode).
 
         Raises:
-            ValueError: If shapes disagree or a row has no legal action.
+            ValueError: If shapes disagree, a row has no legal action, or an
+                observation or logit is non-finite (see :meth:`logits`).
         """
         logits = self.logits(observations, action_masks)
         if self.mode == "greedy":

@@ -107,7 +107,7 @@ class Connect4Env(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
     metadata = {  # noqa: RUF012 - PettingZoo reads a class-level dict
         "render_modes": list(_RENDER_MODES),
         "name": "connect4_v0",
-        "is_parallelizable": True,
+        "is_parallelizable": False,  # as connect_four_v3: turn-based
         "render_fps": 2,
     }
 
