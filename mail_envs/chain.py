@@ -52,6 +52,7 @@ import numpy as np
 
 from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
+from mail_envs.rendering import chain_image
 
 __all__ = [
     "ChainAECEnv",
@@ -294,7 +295,7 @@ _PARALLEL_DOC = """Parallel env of the chain game.
         seed: Seed of the secret (not of the env's random stream, which
             ``reset(seed=...)`` sets; the chain is deterministic anyway).
         max_cycles: Truncation length; default :func:`default_max_cycles`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+        render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.
         illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
         illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
 
@@ -330,12 +331,18 @@ def _default_max_cycles(game: TabularMarkovGame) -> int:
     return default_max_cycles(game.num_states - 2, game.horizon)
 
 
+def _render_rgb(env: Any) -> np.ndarray:
+    # The chain states, the gate and done, with the walker on the current one.
+    return chain_image(env.layout.length, env.state_index)
+
+
 _CLASSES = tabular_env_classes(
     make_chain_game,
     name="chain_v0",
     default_max_cycles=_default_max_cycles,
     attributes=_layout_attribute,
     class_names=("ChainAECEnv", "ChainParallelEnv"),
+    render_rgb=_render_rgb,
     docs=(_AEC_DOC, _PARALLEL_DOC),
 )
 ChainAECEnv, ChainParallelEnv = _CLASSES

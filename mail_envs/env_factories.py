@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
 from pettingzoo.utils import wrappers
 
 from mail_envs.core import TabularMarkovGame
@@ -62,6 +63,7 @@ def tabular_env_classes(
     attributes: Attributes | None = None,
     class_names: tuple[str, str] | None = None,
     docs: tuple[str | None, str | None] = (None, None),
+    render_rgb: Callable[[Any], np.ndarray] | None = None,
 ) -> EnvClasses:
     """Build the AEC and the Parallel env class of a game factory.
 
@@ -84,6 +86,9 @@ def tabular_env_classes(
             ``make_game`` should bind to the classes (for pickling and
             doctests); default ``(f"{name}_aec", f"{name}_parallel")``.
         docs: ``(aec, parallel)`` class docstrings.
+        render_rgb: Optional picture of the env for ``render_mode="rgb_array"``
+            (a function of the env, returning ``(H, W, 3)`` uint8); default
+            one cell per state with the current one marked.
 
     Returns:
         The two classes.
@@ -95,7 +100,7 @@ def tabular_env_classes(
         3
     """
     metadata = {
-        "render_modes": ["ansi", "human"],
+        "render_modes": ["ansi", "human", "rgb_array"],
         "name": name,
         "is_parallelizable": True,
         "render_fps": 4,
@@ -135,6 +140,8 @@ def tabular_env_classes(
             "__module__": make_game.__module__,
             "__qualname__": class_name,
         }
+        if render_rgb is not None:
+            namespace["_render_rgb"] = render_rgb
         return type(class_name, (base,), namespace)
 
     return EnvClasses(

@@ -57,6 +57,7 @@ import numpy as np
 
 from mail_envs.core import TabularMarkovGame
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
+from mail_envs.rendering import gridworld_image
 
 __all__ = [
     "ACTION_NAMES",
@@ -376,7 +377,7 @@ _PARALLEL_DOC = """Parallel env of the Gridworld race.
         horizon: Passed to :func:`make_gridworld_game`.
         max_cycles: Truncation length; default ``horizon`` or
             :data:`DEFAULT_MAX_CYCLES`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+        render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.
         illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
         illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
 
@@ -410,12 +411,19 @@ def _layout_attribute(args: Mapping[str, Any]) -> dict[str, GridworldLayout]:
     return {"layout": layout}
 
 
+def _render_rgb(env: Any) -> np.ndarray:
+    # The grid with the goal and both players.
+    layout = env.layout
+    return gridworld_image(layout.size, layout.goal, layout.decode(env.state_index))
+
+
 _CLASSES = tabular_env_classes(
     make_gridworld_game,
     name="gridworld_v0",
     default_max_cycles=DEFAULT_MAX_CYCLES,
     attributes=_layout_attribute,
     class_names=("GridworldAECEnv", "GridworldParallelEnv"),
+    render_rgb=_render_rgb,
     docs=(_AEC_DOC, _PARALLEL_DOC),
 )
 GridworldAECEnv, GridworldParallelEnv = _CLASSES

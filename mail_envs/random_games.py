@@ -234,7 +234,7 @@ _PARALLEL_DOC = """Parallel env of :func:`make_random_zero_sum_game`.
         seed: Seed of the *game* (the env's stream is seeded by ``reset``).
         max_cycles: Truncation length; default ``horizon`` or
             :data:`DEFAULT_MAX_CYCLES`.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+        render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.
         illegal_action: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
         illegal_reward: As in :class:`~mail_envs.tabular_env.TabularParallelEnv`.
     """

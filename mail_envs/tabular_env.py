@@ -63,6 +63,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 from mail_envs.core import TabularMarkovGame
+from mail_envs.rendering import state_index_image
 
 __all__ = [
     "DEFAULT_MAX_CYCLES",
@@ -85,7 +86,7 @@ class _TabularEnvBase:
     """State and helpers shared by the Parallel and the AEC env."""
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["ansi", "human"],
+        "render_modes": ["ansi", "human", "rgb_array"],
         "name": "tabular_v0",
         "is_parallelizable": True,
         "render_fps": 4,
@@ -196,14 +197,21 @@ class _TabularEnvBase:
         out[self.state_index] = 1.0
         return out
 
-    def render(self) -> str | None:
-        """Render the current state as text (``"ansi"``) or print it (``"human"``)."""
+    def render(self) -> str | np.ndarray | None:
+        """Render the current state.
+
+        ``"ansi"`` returns it as text, ``"human"`` prints the text, and
+        ``"rgb_array"`` returns an ``(H, W, 3)`` uint8 picture: the game's own
+        (Gridworld, chain) or one cell per state with the current state marked.
+        """
         if self.render_mode is None:
             gymnasium.logger.warn(
-                "render() was called without a render_mode; pass render_mode='ansi' "
-                "or 'human' to the env"
+                "render() was called without a render_mode; pass render_mode='ansi', "
+                "'rgb_array' or 'human' to the env"
             )
             return None
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         labels = self.game.state_labels
         state = self.state_index
         label = labels[state] if labels is not None else f"state {state}"
@@ -212,6 +220,12 @@ class _TabularEnvBase:
             print(text)
             return None
         return text
+
+    def _render_rgb(self) -> np.ndarray:
+        """The ``rgb_array`` picture; games with a geometry override it."""
+        return state_index_image(
+            self.game.num_states, self.state_index, terminal=self._terminal
+        )
 
     def close(self) -> None:
         """Release resources (the env holds none)."""
@@ -347,7 +361,7 @@ class TabularParallelEnv(_TabularEnvBase, ParallelEnv[str, TabularObservation, i
         max_cycles: Joint steps after which the episode is truncated; default
             ``game.horizon``, or :data:`DEFAULT_MAX_CYCLES` for infinite-horizon
             games.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+        render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.
         illegal_action: ``"lose"`` (PettingZoo's classic rule) or ``"raise"``.
         illegal_reward: Reward of an agent whose illegal action ends the game
             under the ``"lose"`` rule.
@@ -478,7 +492,7 @@ class TabularAECEnv(_TabularEnvBase, AECEnv[str, TabularObservation, int]):
         max_cycles: Joint steps (one action of every agent) after which the
             episode is truncated; default ``game.horizon``, or
             :data:`DEFAULT_MAX_CYCLES` for infinite-horizon games.
-        render_mode: ``"ansi"``, ``"human"`` or None.
+        render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.
         illegal_action: ``"lose"`` (PettingZoo's classic rule) or ``"raise"``.
         illegal_reward: Reward of an agent whose illegal action ends the game
             under the ``"lose"`` rule.

@@ -269,7 +269,7 @@ class FrozenOpponentWrapper(gymnasium.Env):
         return self._mask.copy()
 
     def render(self) -> Any:
-        """Render the wrapped env."""
+        """Render the wrapped env (its ``render_mode``, e.g. an ``rgb_array``)."""
         return self.env.render()
 
     def close(self) -> None:

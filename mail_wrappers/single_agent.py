@@ -23,8 +23,9 @@ id, which imports it for you)::
 Every factory takes ``controlled_agent``, ``flatten_observation`` (the
 ``"observation"`` Box only, for SB3 ``DQN``/``PPO``), ``opponent`` (any
 opponent policy of :class:`~mail_wrappers.frozen_opponent.FrozenOpponentWrapper`
-to replace the expert), ``seed`` and ``render_mode``; other keywords go to
-the game's env. The experts and solvers are the games' ground truth and live
+to replace the expert), ``seed`` and ``render_mode`` (``"rgb_array"`` too, so
+SB3's ``make_vec_env`` and Gymnasium's ``RecordVideo`` work); other keywords go
+to the game's env. The experts and solvers are the games' ground truth and live
 in :mod:`mail_envs` (imports point downward: ``mail_envs <- mail_wrappers <-
 agents``).
 
@@ -119,7 +120,8 @@ def make_tictactoe_vs_expert(
         opponent: Replaces the expert when given.
         expert_policy: ``"uniform"`` over optimal moves or ``"deterministic"``.
         seed: Seed of the opponent's sampling.
-        render_mode: Passed to the env.
+        render_mode: Passed to the env: None, ``"ansi"``, ``"human"`` or
+            ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)`` uint8 array).
 
     Returns:
         The single-agent env.
@@ -147,7 +149,8 @@ def make_connect4_vs_expert(
         opponent: Replaces the expert when given.
         expert_mode: ``"uniform"`` over optimal moves or ``"deterministic"``.
         seed: Seed of the opponent's sampling.
-        render_mode: Passed to the env.
+        render_mode: Passed to the env: None, ``"ansi"``, ``"human"`` or
+            ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)`` uint8 array).
 
     Returns:
         The single-agent env.
@@ -174,7 +177,8 @@ def make_gridworld_vs_expert(
         flatten_observation: Observation the one-hot state Box only.
         opponent: Replaces the Nash policy when given.
         seed: Seed of the opponent's sampling.
-        render_mode: Passed to the env.
+        render_mode: Passed to the env: None, ``"ansi"``, ``"human"`` or
+            ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)`` uint8 array).
         **env_kwargs: Passed to :func:`mail_envs.gridworld.parallel_env`
             (``size``, ``gamma``, ``horizon``, ``max_cycles``, ...).
 
@@ -202,7 +206,8 @@ def make_chain_vs_expert(
         flatten_observation: Observation the one-hot state Box only.
         opponent: Replaces the Nash policy when given.
         seed: Seed of the opponent's sampling.
-        render_mode: Passed to the env.
+        render_mode: Passed to the env: None, ``"ansi"``, ``"human"`` or
+            ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)`` uint8 array).
         **env_kwargs: Passed to :func:`mail_envs.chain.parallel_env`
             (``length``, ``num_actions``, ``gamma``, ``cost``, ...). The
             chain's own ``seed`` (which draws its secret sequence) is given

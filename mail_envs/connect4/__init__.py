@@ -27,7 +27,7 @@ def env(render_mode: str | None = None) -> Connect4Env:
     """The AEC env; no wrapper chain is needed (see :class:`Connect4Env`).
 
     Args:
-        render_mode: ``None``, ``"ansi"`` or ``"human"``.
+        render_mode: ``None``, ``"ansi"``, ``"rgb_array"`` or ``"human"``.
 
     Returns:
         A new :class:`Connect4Env`; call ``reset()`` before use.
@@ -39,7 +39,7 @@ def parallel_env(render_mode: str | None = None) -> ParallelEnv:
     """The game as a PettingZoo Parallel env (only the agent to move acts).
 
     Args:
-        render_mode: ``None``, ``"ansi"`` or ``"human"``.
+        render_mode: ``None``, ``"ansi"``, ``"rgb_array"`` or ``"human"``.
 
     Returns:
         ``turn_based_aec_to_parallel(env(render_mode))``.

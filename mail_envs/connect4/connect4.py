@@ -16,7 +16,8 @@ of seeded games.
 
 Differences on purpose: an action outside ``Discrete(7)`` (or ``None`` for a
 live agent) raises a ``ValueError`` instead of an ``AssertionError``; rendering
-is text (``"ansi"`` returns it, ``"human"`` prints it) instead of pygame.
+needs no pygame: ``"rgb_array"`` returns a numpy-drawn picture, ``"ansi"`` the
+board as text, and ``"human"`` prints the text.
 
 The rules live in :mod:`mail_envs.connect4.rules`.
 
@@ -45,13 +46,33 @@ from mail_envs.connect4.rules import (
     TOP,
     has_four,
 )
+from mail_envs.rendering import connect4_image
 
-__all__ = ["Connect4Env", "render_board"]
+__all__ = ["Connect4Env", "board_codes", "render_board"]
 
 AGENTS = ("player_0", "player_1")
 ILLEGAL_MOVE_REWARD = -1.0
 _SYMBOLS = (".", "X", "O")
-_RENDER_MODES = ("human", "ansi")
+_RENDER_MODES = ("human", "ansi", "rgb_array")
+
+
+def board_codes(first: int, second: int) -> np.ndarray:
+    """The position as ``(6, 7)`` codes, top row first: 0 empty, 1 first, 2 second.
+
+    Args:
+        first: Bitboard of the first player's stones.
+        second: Bitboard of the second player's stones.
+
+    Returns:
+        ``(ROWS, COLUMNS)`` int64 codes.
+
+    Example:
+        >>> board_codes(1, 1 << 7)[-1].tolist()
+        [1, 2, 0, 0, 0, 0, 0]
+    """
+    rows = np.arange(ROWS - 1, -1, -1)[:, None]
+    bits = np.left_shift(1, HEIGHT * np.arange(COLUMNS)[None, :] + rows)
+    return ((first & bits) != 0) * 1 + ((second & bits) != 0) * 2
 
 
 def render_board(first: int, second: int) -> str:
@@ -90,7 +111,9 @@ class Connect4Env(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
 
     Args:
         render_mode: ``None``, ``"ansi"`` (``render()`` returns the board as
-            text) or ``"human"`` (prints it after every move).
+            text), ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)``
+            uint8 picture, drawn with numpy) or ``"human"`` (prints the text
+            after every move).
 
     Raises:
         ValueError: If ``render_mode`` is not one of the supported modes.
@@ -114,7 +137,8 @@ class Connect4Env(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
     def __init__(self, render_mode: str | None = None) -> None:
         if render_mode is not None and render_mode not in _RENDER_MODES:
             raise ValueError(
-                f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}"
+                f"render_mode must be None or one of {list(_RENDER_MODES)}, "
+                f"got {render_mode!r}"
             )
         EzPickle.__init__(self, render_mode)
         super().__init__()
@@ -259,11 +283,12 @@ class Connect4Env(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
         self._deads_step_first()
 
     # ------------------------------------------------------------- rendering
-    def render(self) -> str | None:
-        """The board as text (``"ansi"``), or print it (``"human"``).
+    def render(self) -> str | np.ndarray | None:
+        """The board as text (``"ansi"``), a picture (``"rgb_array"``), or print it.
 
         Returns:
-            The text for ``"ansi"``; ``None`` otherwise.
+            The text for ``"ansi"``; the ``(H, W, 3)`` uint8 picture for
+            ``"rgb_array"``; ``None`` otherwise.
         """
         if not self._has_reset:
             EnvLogger.error_render_before_reset()
@@ -272,6 +297,8 @@ class Connect4Env(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
                 "You are calling render method without specifying any render mode."
             )
             return None
+        if self.render_mode == "rgb_array":
+            return connect4_image(board_codes(self._stones[0], self._stones[1]))
         text = render_board(self._stones[0], self._stones[1])
         if self.render_mode == "human":
             print(text + "\n")

@@ -46,7 +46,7 @@ raw_env = TicTacToeEnv
 
 
 def env(**kwargs: Any) -> TicTacToeEnv:
-    """The AEC env (``render_mode=None | "ansi" | "human"``)."""
+    """The AEC env (``render_mode=None | "ansi" | "rgb_array" | "human"``)."""
     return TicTacToeEnv(**kwargs)
 
 

@@ -37,12 +37,13 @@ from pettingzoo import AECEnv
 from pettingzoo.utils.env import AECIterable
 from pettingzoo.utils.env_logger import EnvLogger
 
+from mail_envs.rendering import tictactoe_image
 from mail_envs.tictactoe import rules
 
 __all__ = ["TicTacToeEnv"]
 
 _AGENTS = ("player_1", "player_2")
-_RENDER_MODES = ("human", "ansi")
+_RENDER_MODES = ("human", "ansi", "rgb_array")
 #: ``_PLANES[p][cell_value]`` is the (own, opponent) pair of plane values that
 #: player ``p`` sees for a cell holding ``EMPTY``, ``X`` or ``O``.
 _PLANES = (
@@ -73,8 +74,10 @@ class TicTacToeEnv(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
     """Tic-Tac-Toe with the exact behaviour of PettingZoo's ``tictactoe_v3``.
 
     Args:
-        render_mode: None, ``"ansi"`` (``render()`` returns the board as text)
-            or ``"human"`` (the board is printed after every move).
+        render_mode: None, ``"ansi"`` (``render()`` returns the board as
+            text), ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)``
+            uint8 picture, drawn with numpy) or ``"human"`` (the board is
+            printed after every move).
 
     Raises:
         ValueError: If ``render_mode`` is not supported.
@@ -229,8 +232,11 @@ class TicTacToeEnv(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
         return AECIterable(self, max_iter)
 
     # ------------------------------------------------------------------ render
-    def render(self) -> str | None:
-        """The board as text (``"ansi"``), printed as well in ``"human"`` mode."""
+    def render(self) -> str | np.ndarray | None:
+        """The board as text (``"ansi"``) or a picture (``"rgb_array"``).
+
+        ``"human"`` prints the text and returns None.
+        """
         if not self._has_reset:
             EnvLogger.error_render_before_reset()
         if self.render_mode is None:
@@ -238,11 +244,14 @@ class TicTacToeEnv(AECEnv[str, dict[str, np.ndarray], int], EzPickle):
                 "You are calling render method without specifying any render mode."
             )
             return None
-        text = rules.render_ansi(np.array(self._squares, dtype=np.int8))
+        board = np.array(self._squares, dtype=np.int8)
+        if self.render_mode == "rgb_array":
+            return tictactoe_image(board)
+        text = rules.render_ansi(board)
         if self.render_mode == "human":
             print(text + "\n")
             return None
         return text
 
     def close(self) -> None:
-        """Nothing to release (text rendering only)."""
+        """Nothing to release (rendering holds no resources)."""

@@ -474,7 +474,7 @@ def test_render_modes(capsys):
         ),
         ({"max_cycles": 2.5}, ValueError, r"got 2\.5"),
         ({"max_cycles": True}, ValueError, "got True"),
-        ({"render_mode": "rgb_array"}, ValueError, "got 'rgb_array'"),
+        ({"render_mode": "rgb"}, ValueError, "got 'rgb'"),
         ({"illegal_action": "ignore"}, ValueError, "got 'ignore'"),
         ({"illegal_reward": float("inf")}, ValueError, "got inf"),
     ],
