@@ -21,7 +21,8 @@ import torch
 
 import mail_envs
 from agents.methods import METHODS
-from agents.pipeline import GAME_SPECS, Pipeline
+from agents.pipeline import GAME_SPECS, Pipeline, PipelineResult
+from agents.pipeline.runner import SweepFailedError
 from mail_envs.registration import GAMES
 from mail_envs.solvers import nash_gap
 
@@ -106,6 +107,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     out = _writable_folder(Path(args.out or f"runs/{args.game}"))
+    held = _held_results(out)
+    if held and not (args.resume or args.overwrite):
+        raise ValueError(
+            f"--out {str(out)!r} already holds results ({', '.join(held)}); pass "
+            "--resume to continue that sweep or --overwrite to replace it"
+        )
+    done = pipeline.load_records(out) if args.resume else {}
     torch.set_num_threads(pipeline.threads or 1)
     print(
         f"mail-gym run: {args.game}, methods {list(pipeline.methods)}, budgets "
@@ -113,8 +121,48 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{args.workers} worker{'s' if args.workers > 1 else ''}"
         + (", BC on the 8 board symmetries of each label" if pipeline.augment else "")
     )
+    if args.resume:
+        print(
+            f"resuming {out}: {len(done)} of {len(pipeline.jobs())} runs already "
+            "recorded, running the rest"
+        )
+    if args.overwrite:
+        for name in _RESULT_FILES:
+            (out / name).unlink(missing_ok=True)
     start = time.perf_counter()
-    result = pipeline.run()
+    try:
+        result = pipeline.run(out, resume=args.resume, overwrite=args.overwrite)
+    except SweepFailedError as exc:
+        if exc.result.records:
+            _report(exc.result, out, start)
+        print(
+            f"mail-gym: error: {' '.join(str(exc).split())}; records in {out / 'records'}, rerun with "
+            "--resume to retry the failed runs",
+            file=sys.stderr,
+        )
+        return 1
+    _report(result, out, start)
+    return 0
+
+
+#: The files ``mail-gym run`` writes beside ``records/``.
+_RESULT_FILES = ("results.json", "nashconv.png", "winrate.png")
+
+
+def _held_results(out: Path) -> list[str]:
+    """What ``out`` already holds of a sweep's results (run files, results.json)."""
+    held = []
+    records = out / "records"
+    count = len(list(records.glob("*.json"))) if records.is_dir() else 0
+    if count:
+        held.append(f"{count} run record{'s' if count > 1 else ''} in records/")
+    if (out / "results.json").exists():
+        held.append("results.json")
+    return held
+
+
+def _report(result: PipelineResult, out: Path, start: float) -> None:
+    """Write results.json and the plot into ``out``; print the tables."""
     json_path = result.to_json(out / "results.json")
     exact = result.metric == "nash_conv"
     png_path = result.plot(out / ("nashconv.png" if exact else "winrate.png"))
@@ -127,7 +175,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print("\ndistinct labelled states per player (mean over seeds and players):")
     print(result.coverage_table())
     print(f"\nwrote {json_path} and {png_path} in {time.perf_counter() - start:.0f} s")
-    return 0
 
 
 def _writable_folder(path: Path) -> Path:
@@ -243,6 +290,20 @@ def _build_parser() -> argparse.ArgumentParser:
         "results do not depend on it (default: the CPU count, at most 4)",
     )
     p_run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    existing = p_run.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep in --out: load the runs recorded in "
+        "<out>/records (same game, options and BC settings, else an error), run "
+        "only the missing and failed ones",
+    )
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the run records and results already in --out first (without "
+        "--resume or --overwrite, a folder holding results is refused)",
+    )
     p_run.set_defaults(func=_cmd_run)
     return parser
 

@@ -13,7 +13,7 @@ Usage:
 
 To refresh the main job's numbers::
 
-    mail-gym run --out docs/results/main_job && python scripts/readme_tables.py
+    mail-gym run --out docs/results/main_job --overwrite && python scripts/readme_tables.py
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ evaluation, queries, coverage and timings; it is built directly from an
 itself as JSON (atomically; loads back without pickle) and plots its metric
 against the budget.
 
+A sweep with an output folder keeps one JSON file per finished run,
+``records/<method>_b<budget>_s<seed>.json`` (:func:`write_run_file`,
+:func:`read_run_file`): the run's :class:`RunRecord`, or a :class:`FailedRun`
+(error type and message) for a run that raised, with the sweep's
+configuration. Plain JSON, written atomically; nothing needs pickle.
+
 Example:
     >>> record = RunRecord("bc", 10, 0, 1.0, (1.0, 0.0), (30, 28), (12, 11), 0.5)
     >>> PipelineResult("chain", (record,)).summary()["bc"][10]
@@ -27,7 +33,22 @@ import numpy as np
 
 from mail_envs.files import atomic_savefig, atomic_write_text
 
-__all__ = ["PipelineResult", "RunRecord"]
+__all__ = [
+    "FailedRun",
+    "PipelineResult",
+    "RunRecord",
+    "read_run_file",
+    "run_name",
+    "write_run_file",
+]
+
+#: The ``format`` tag of a run file (:func:`write_run_file`).
+RUN_FILE_FORMAT = "mail-gym-run/1"
+
+
+def run_name(method: str, budget: int, seed: int) -> str:
+    """The name of a run and of its file: ``<method>_b<budget>_s<seed>``."""
+    return f"{method}_b{int(budget)}_s{int(seed)}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,33 @@ class RunRecord:
         if metric == "nash_conv":
             return float("nan") if self.nash_conv is None else self.nash_conv
         return float(self.metrics[metric])
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], where: str = "record") -> RunRecord:
+        """The record of :func:`dataclasses.asdict` output, read back from JSON.
+
+        Raises:
+            ValueError: If a key is missing or unexpected (``where`` names the
+                record in the message).
+        """
+        fields = {f.name for f in dataclasses.fields(cls)}
+        required = {
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        }
+        if not isinstance(raw, Mapping) or not required <= set(raw) <= fields:
+            keys = sorted(raw) if isinstance(raw, Mapping) else raw
+            raise ValueError(f"{where} has keys {keys}, expected {sorted(fields)}")
+        return cls(
+            **{
+                **raw,
+                "gains": tuple(raw["gains"]),
+                "num_queries": tuple(raw["num_queries"]),
+                "distinct_states": tuple(raw["distinct_states"]),
+            }
+        )
 
     @classmethod
     def from_result(
@@ -232,29 +280,10 @@ class PipelineResult:
             raise ValueError(
                 f"{path}: not a pipeline result, missing {sorted(missing)}"
             )
-        fields = {f.name for f in dataclasses.fields(RunRecord)}
-        required = {
-            f.name
-            for f in dataclasses.fields(RunRecord)
-            if f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        }
-        records = []
-        for k, raw in enumerate(payload["records"]):
-            if not required <= set(raw) <= fields:
-                raise ValueError(
-                    f"{path}: record {k} has keys {sorted(raw)}, expected {sorted(fields)}"
-                )
-            records.append(
-                RunRecord(
-                    **{
-                        **raw,
-                        "gains": tuple(raw["gains"]),
-                        "num_queries": tuple(raw["num_queries"]),
-                        "distinct_states": tuple(raw["distinct_states"]),
-                    }
-                )
-            )
+        records = [
+            RunRecord.from_dict(raw, f"{path}: record {k}")
+            for k, raw in enumerate(payload["records"])
+        ]
         return cls(
             payload["game"],
             tuple(records),
@@ -302,3 +331,98 @@ class PipelineResult:
             return atomic_savefig(fig, target, dpi=120, format="png")
         finally:
             plt.close(fig)
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    """A run that raised: its job and the error, kept so a resumed sweep retries it.
+
+    Attributes:
+        method: The method's registry name.
+        budget: Expert-labelled games (or episodes) per learning player.
+        seed: The run's seed.
+        error_type: The exception's class name.
+        message: The exception's message.
+    """
+
+    method: str
+    budget: int
+    seed: int
+    error_type: str
+    message: str
+
+    @classmethod
+    def from_exception(cls, job: tuple[str, int, int], exc: BaseException) -> FailedRun:
+        """The failure of ``job`` = ``(method, budget, seed)`` that raised ``exc``."""
+        method, budget, seed = job
+        return cls(method, int(budget), int(seed), type(exc).__name__, str(exc))
+
+    @property
+    def name(self) -> str:
+        """The run's name (:func:`run_name`)."""
+        return run_name(self.method, self.budget, self.seed)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.error_type}: {self.message})"
+
+
+def write_run_file(
+    folder: str | os.PathLike[str],
+    outcome: RunRecord | FailedRun,
+    config: Mapping[str, Any],
+) -> Path:
+    """Write one run's outcome as ``folder/<run_name>.json``, atomically.
+
+    Args:
+        folder: The sweep's ``records`` folder (created if missing).
+        outcome: The run's record, or its failure.
+        config: The sweep's configuration (plain JSON values).
+
+    Returns:
+        The file's path.
+    """
+    payload: dict[str, Any] = {"format": RUN_FILE_FORMAT}
+    if isinstance(outcome, RunRecord):
+        payload |= {"status": "done", "record": asdict(outcome)}
+    else:
+        payload |= {"status": "failed", "failure": asdict(outcome)}
+    payload["config"] = dict(config)
+    name = run_name(outcome.method, outcome.budget, outcome.seed)
+    return atomic_write_text(
+        Path(folder) / f"{name}.json", json.dumps(payload, indent=2)
+    )
+
+
+def read_run_file(
+    path: str | os.PathLike[str],
+) -> tuple[RunRecord | FailedRun, dict[str, Any]]:
+    """Read a file written by :func:`write_run_file` (plain JSON, no pickle).
+
+    Returns:
+        The run's record or failure, and the configuration it was run with.
+
+    Raises:
+        ValueError: If the file is not a run file (the file and the problem
+            are named).
+    """
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable run file ({exc})") from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != RUN_FILE_FORMAT
+        or payload.get("status") not in ("done", "failed")
+        or not isinstance(payload.get("config"), dict)
+    ):
+        raise ValueError(f"{path}: not a run file of format {RUN_FILE_FORMAT!r}")
+    outcome: RunRecord | FailedRun
+    if payload["status"] == "done":
+        outcome = RunRecord.from_dict(payload.get("record") or {}, f"{path}: record")
+    else:
+        raw = payload.get("failure")
+        keys = {f.name for f in dataclasses.fields(FailedRun)}
+        if not isinstance(raw, dict) or set(raw) != keys:
+            raise ValueError(f"{path}: failure must have the keys {sorted(keys)}")
+        outcome = FailedRun(**raw)
+    return outcome, payload["config"]

@@ -10,7 +10,15 @@ profile (exact NashConv, or Connect4 win rates) and keeps a
 :class:`~agents.imitation.ImitationResult`.
 
 Runs are independent and seed themselves, so they can go to worker processes
-(``workers``) with the same records.
+(``workers``) or to any :class:`concurrent.futures.Executor` (``executor``)
+with the same records.
+
+Given an output folder, :meth:`Pipeline.run` writes each run's record the
+moment the run ends (``records/<method>_b<budget>_s<seed>.json``); a run that
+raises is recorded as failed and the others go on, then
+:class:`SweepFailedError` lists the failures. ``resume=True`` loads the runs
+already recorded (with the same configuration) and runs only the missing and
+the failed ones, so an interrupted sweep loses only the runs in flight.
 
 Example:
     >>> result = Pipeline(game="gridworld", budgets=[5], progress=False).run()
@@ -21,13 +29,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
+import os
+import re
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -36,9 +49,40 @@ from agents.bc.profile import BCConfig
 from agents.common import check_positive_int, resolve_device
 from agents.methods import METHODS, make_algorithm
 from agents.pipeline.games import GAME_SPECS
-from agents.pipeline.records import PipelineResult, RunRecord
+from agents.pipeline.records import (
+    FailedRun,
+    PipelineResult,
+    RunRecord,
+    read_run_file,
+    run_name,
+    write_run_file,
+)
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "SweepFailedError"]
+
+Job = tuple[str, int, int]
+
+#: Configuration keys a recorded run must share with the sweep that reuses it
+#: (besides the run's own method options).
+_IDENTITY_KEYS = ("game", "game_id", "game_options", "augment", "bc", "package_version")
+
+
+class SweepFailedError(RuntimeError):
+    """Some runs of a sweep raised; the others finished and were recorded.
+
+    Attributes:
+        result: The finished runs' result (their records in job order).
+        failures: The failed runs, in job order.
+    """
+
+    def __init__(self, result: PipelineResult, failures: Sequence[FailedRun]) -> None:
+        self.result = result
+        self.failures = tuple(failures)
+        total = len(result.records) + len(self.failures)
+        super().__init__(
+            f"{len(self.failures)} of {total} runs failed: "
+            + "; ".join(str(f) for f in self.failures)
+        )
 
 
 class Pipeline:
@@ -68,6 +112,11 @@ class Pipeline:
         bc: Behaviour-cloning settings of the env-based methods, replacing the
             game's own (``spec.bc(augment)``; e.g. another BC head). Its
             ``augment`` is used as given.
+        executor: Runs the jobs instead of ``workers`` local processes: any
+            :class:`concurrent.futures.Executor` (a thread pool, a process
+            pool of your own, a cluster's). The caller owns it (it is not shut
+            down); the job callable and its records must pickle for process
+            executors. Jobs get ``threads`` (default 1) torch threads each.
 
     Raises:
         ValueError: If the game, a method, a budget, a seed, an option or a
@@ -90,6 +139,7 @@ class Pipeline:
         workers: int = 1,
         threads: int | None = None,
         bc: BCConfig | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if game not in GAME_SPECS:
             raise ValueError(f"game must be one of {sorted(GAME_SPECS)}, got {game!r}")
@@ -148,13 +198,18 @@ class Pipeline:
         self.threads = (
             None if threads is None else check_positive_int("threads", threads)
         )
+        if executor is not None and not isinstance(executor, Executor):
+            raise TypeError(
+                f"executor must be a concurrent.futures.Executor, got {executor!r}"
+            )
+        self.executor = executor
 
     def config(self) -> dict[str, Any]:
         """The settings, as recorded in the result."""
         return {
             "game": self.game,
             "game_id": self.spec.game_id,
-            "game_options": dict(self.game_options),
+            "game_options": _plain(self.game_options),
             "unit": self.spec.unit,
             "methods": list(self.methods),
             "budgets": list(self.budgets),
@@ -163,6 +218,9 @@ class Pipeline:
             "augment": self.augment,
             "workers": self.workers,
             "threads": self.threads,
+            "executor": None if self.executor is None else type(self.executor).__name__,
+            "bc": _plain(self.bc),
+            "method_options": _plain(self.method_options),
             "package_version": mail_envs.__version__,
         }
 
@@ -175,10 +233,114 @@ class Pipeline:
             for method in self.methods
         ]
 
-    def run(self) -> PipelineResult:
-        """Run every combination; returns the records in :meth:`jobs` order."""
+    def load_records(self, out_dir: str | os.PathLike[str]) -> dict[Job, RunRecord]:
+        """The runs of :meth:`jobs` already recorded in ``out_dir/records``.
+
+        Failed runs and runs not recorded are left out (a resumed sweep runs
+        them). Every run file in the folder is checked against this sweep's
+        configuration first, so nothing is reused from another sweep.
+
+        Raises:
+            ValueError: If a run file is unreadable, or was recorded with
+                another game, game options, BC settings, augmentation, package
+                version or (for a run of this sweep) method options; the file
+                and the differences are named.
+        """
+        folder = Path(out_dir) / "records"
+        if not folder.is_dir():
+            return {}
+        config = self.config()
+        wanted = {run_name(*job): job for job in self.jobs()}
+        done: dict[Job, RunRecord] = {}
+        for path in sorted(folder.glob("*.json")):
+            outcome, stored = read_run_file(path)
+            job = wanted.get(path.stem)
+            keys = [*_IDENTITY_KEYS, "method_options"] if job else _IDENTITY_KEYS
+            differences = [
+                f"{key} {_setting(stored, key, job)!r} (now "
+                f"{_setting(config, key, job)!r})"
+                for key in keys
+                if _setting(stored, key, job) != _setting(config, key, job)
+            ]
+            if differences:
+                raise ValueError(
+                    f"{path} was recorded with another configuration: "
+                    + ", ".join(differences)
+                    + "; use another output folder or overwrite it"
+                )
+            if job is None or isinstance(outcome, FailedRun):
+                continue
+            if (outcome.method, outcome.budget, outcome.seed) != job:
+                raise ValueError(
+                    f"{path} holds the run {run_name(outcome.method, outcome.budget, outcome.seed)!r}, "
+                    f"not {path.stem!r}"
+                )
+            done[job] = outcome
+        return done
+
+    @staticmethod
+    def clear_records(out_dir: str | os.PathLike[str]) -> int:
+        """Delete the run files in ``out_dir/records``; returns how many."""
+        folder = Path(out_dir) / "records"
+        if not folder.is_dir():
+            return 0
+        paths = sorted(folder.glob("*.json"))
+        for path in paths:
+            path.unlink()
+        return len(paths)
+
+    def run(
+        self,
+        out_dir: str | os.PathLike[str] | None = None,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> PipelineResult:
+        """Run every combination; returns the records in :meth:`jobs` order.
+
+        Args:
+            out_dir: Where each run's record is written the moment it ends,
+                atomically, as ``out_dir/records/<method>_b<budget>_s<seed>.json``
+                (:func:`~agents.pipeline.records.write_run_file`; a failed run
+                as its error type and message). None: keep nothing on disk.
+            resume: Load the runs already recorded in ``out_dir``
+                (:meth:`load_records`) and run only the missing and the failed
+                ones.
+            overwrite: Delete the run files already in ``out_dir`` first.
+
+        Returns:
+            Every run's record (loaded or run), in :meth:`jobs` order.
+
+        Raises:
+            ValueError: If ``out_dir`` already holds run files and neither
+                ``resume`` nor ``overwrite`` is set, if both are set, or if a
+                recorded run does not match this configuration; before any
+                run starts.
+            SweepFailedError: After every other run has finished and been
+                recorded, if some runs raised (it lists them and carries the
+                finished runs' result).
+        """
+        if resume and overwrite:
+            raise ValueError("resume and overwrite exclude each other")
+        if (resume or overwrite) and out_dir is None:
+            raise ValueError("resume and overwrite need an out_dir")
         start = time.perf_counter()
         jobs = self.jobs()
+        config = self.config()
+        folder = None if out_dir is None else Path(out_dir) / "records"
+        records: dict[Job, RunRecord] = {}
+        if folder is not None:
+            if overwrite:
+                self.clear_records(folder.parent)
+            elif resume:
+                records = self.load_records(folder.parent)
+            elif folder.is_dir() and any(folder.glob("*.json")):
+                raise ValueError(
+                    f"{folder} already holds run records; resume or overwrite them"
+                )
+            folder.mkdir(parents=True, exist_ok=True)
+        failures: dict[Job, FailedRun] = {}
+        todo = [job for job in jobs if job not in records]
         run = _JobRunner(
             self.game,
             tuple(sorted(self.game_options.items())),
@@ -188,37 +350,126 @@ class Pipeline:
             self.threads,
             self.bc,
         )
-        records: dict[tuple[str, int, int], RunRecord] = {}
         with tqdm(
-            total=len(jobs), desc=f"mail-gym {self.game}", disable=not self.progress
+            total=len(jobs),
+            initial=len(records),
+            desc=f"mail-gym {self.game}",
+            disable=not self.progress,
         ) as bar:
-            if self.workers == 1 or len(jobs) == 1:
-                for job in jobs:
-                    records[job] = run(job)
-                    bar.update(1)
-            else:
+
+            def finish(job: Job, outcome: RunRecord | FailedRun) -> None:
+                if isinstance(outcome, RunRecord):
+                    records[job] = outcome
+                else:
+                    failures[job] = outcome
+                if folder is not None:
+                    write_run_file(folder, outcome, config)
+                bar.update(1)
+
+            if self.executor is None and (self.workers == 1 or len(todo) <= 1):
+                for job in todo:
+                    try:
+                        outcome: RunRecord | FailedRun = run(job)
+                    except Exception as exc:
+                        outcome = FailedRun.from_exception(job, exc)
+                    finish(job, outcome)
+            elif todo:
                 if run.threads is None:
                     run = dataclasses.replace(run, threads=1)
-                # Largest budgets first: the long runs do not end up last.
-                ordered = sorted(jobs, key=lambda job: -job[1])
-                with ProcessPoolExecutor(
-                    max_workers=min(self.workers, len(jobs)),
-                    mp_context=_mp_context(self.device, run.threads),
-                ) as pool:
-                    futures = {pool.submit(run, job): job for job in ordered}
-                    try:
-                        for future in as_completed(futures):
-                            records[futures[future]] = future.result()
-                            bar.update(1)
-                    except BaseException:
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        raise
-        return PipelineResult(
+                if self.executor is not None:
+                    _run_on(self.executor, run, todo, finish)
+                else:
+                    with ProcessPoolExecutor(
+                        max_workers=min(self.workers, len(todo)),
+                        mp_context=_mp_context(self.device, run.threads),
+                    ) as pool:
+                        try:
+                            _run_on(pool, run, todo, finish)
+                        except BaseException:
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            raise
+        result = PipelineResult(
             self.game,
-            tuple(records[job] for job in jobs),
-            self.config(),
+            tuple(records[job] for job in jobs if job in records),
+            config,
             time.perf_counter() - start,
         )
+        if failures:
+            raise SweepFailedError(result, [failures[j] for j in jobs if j in failures])
+        return result
+
+
+def _run_on(
+    executor: Executor,
+    run: Callable[[Job], RunRecord],
+    jobs: Sequence[Job],
+    finish: Callable[[Job, RunRecord | FailedRun], None],
+) -> None:
+    """Submit ``jobs`` (largest budgets first, so the long runs do not end up
+    last) and ``finish`` each as it ends; a job that raised becomes a
+    :class:`FailedRun`. Interrupted, the jobs not yet started are cancelled."""
+    futures = {
+        executor.submit(run, job): job for job in sorted(jobs, key=lambda j: -j[1])
+    }
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                outcome: RunRecord | FailedRun = future.result()
+            except Exception as exc:
+                outcome = FailedRun.from_exception(job, exc)
+            finish(job, outcome)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _setting(config: Mapping[str, Any], key: str, job: Job | None) -> Any:
+    """The setting ``key`` of a configuration; a run's own method options."""
+    value = config.get(key)
+    if key == "method_options" and job is not None:
+        return (value or {}).get(job[0])
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data that compares equal across processes.
+
+    Dataclasses become dicts (with their type), callables their qualified
+    names, and other objects their ``repr`` without memory addresses.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "type": _qualified_name(type(value)),
+            **{
+                f.name: _plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+            },
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=repr)
+    if isinstance(value, functools.partial):
+        return {
+            "partial": _plain(value.func),
+            "args": _plain(value.args),
+            "keywords": _plain(value.keywords),
+        }
+    if callable(value) and hasattr(value, "__qualname__"):
+        return _qualified_name(value)
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def _qualified_name(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{obj.__qualname__}"
 
 
 def _mp_context(

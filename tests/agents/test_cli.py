@@ -1,4 +1,4 @@
-"""The mail-gym command line: list and solve."""
+"""The mail-gym command line: list, solve, and the output folder of run."""
 
 from __future__ import annotations
 
@@ -86,3 +86,109 @@ def test_bad_run_flags_fail_before_any_work(flags, message, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mail-gym: error: ")
     assert message in lines[0]
+
+
+_RUN = ("run", "--game", "gridworld", "--budgets", "2", "--algos", "bc", "uniform")
+_QUIET = ("--workers", "1", "--no-progress")
+
+
+def _one_error_line(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mail-gym: error: "), err
+    return lines[0]
+
+
+def test_run_refuses_an_out_folder_with_results_then_resumes_or_overwrites(
+    tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from agents.pipeline import PipelineResult
+    from agents.pipeline import runner as runner_module
+
+    out = tmp_path / "sweep"
+    assert main([*_RUN, "--out", str(out), *_QUIET]) == 0
+    first = PipelineResult.from_json(out / "results.json")
+    assert sorted(p.name for p in (out / "records").iterdir()) == [
+        "bc_b2_s0.json",
+        "uniform_b2_s0.json",
+    ]
+    capsys.readouterr()
+
+    # Neither flag: refused before any work (not even the banner).
+    assert main([*_RUN, "--out", str(out), *_QUIET]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line = _one_error_line(captured.err)
+    assert "already holds results (2 run records in records/, results.json)" in line
+    assert "--resume" in line and "--overwrite" in line
+    (out / "results.json").unlink()  # records alone are results too
+    assert main([*_RUN, "--out", str(out), *_QUIET]) == 2
+    assert "2 run records" in _one_error_line(capsys.readouterr().err)
+
+    # --resume runs only the missing run; results.json is assembled from all.
+    (out / "records" / "uniform_b2_s0.json").unlink()
+    made = []
+    real = runner_module.make_algorithm
+    monkeypatch.setattr(
+        runner_module,
+        "make_algorithm",
+        lambda name, *a, **k: made.append(name) or real(name, *a, **k),
+    )
+    assert main([*_RUN, "--out", str(out), "--resume", *_QUIET]) == 0
+    assert "1 of 2 runs already recorded" in capsys.readouterr().out
+    assert made == ["uniform"]
+    resumed = PipelineResult.from_json(out / "results.json")
+    assert resumed.records[0] == first.records[0]  # loaded, not rerun
+    assert [r.nash_conv for r in resumed.records] == [
+        r.nash_conv for r in first.records
+    ]
+
+    # A record of other game options is not reused.
+    assert main([*_RUN, "--size", "4", "--out", str(out), "--resume", *_QUIET]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "recorded with another configuration: game_options" in _one_error_line(
+        captured.err
+    )
+
+    # --overwrite clears the old records first.
+    made.clear()
+    stale = out / "records" / "bc_b7_s9.json"
+    stale.write_text((out / "records" / "bc_b2_s0.json").read_text())
+    assert main([*_RUN, "--out", str(out), "--overwrite", *_QUIET]) == 0
+    assert sorted(made) == ["bc", "uniform"] and not stale.exists()
+    assert json.loads((out / "results.json").read_text())["config"]["budgets"] == [2]
+
+    with pytest.raises(SystemExit) as exc:  # argparse: they exclude each other
+        main([*_RUN, "--out", str(out), "--resume", "--overwrite"])
+    assert exc.value.code == 2
+
+
+def test_run_with_a_failing_run_exits_1_listing_it_then_resume_retries(
+    tmp_path, capsys, monkeypatch
+):
+    from agents.pipeline import PipelineResult
+    from agents.pipeline import runner as runner_module
+
+    out = tmp_path / "sweep"
+    real = runner_module.make_algorithm
+
+    def flaky(name, *args, **kwargs):
+        if name == "bc":
+            raise RuntimeError("expert\nunreachable")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "make_algorithm", flaky)
+    assert main([*_RUN, "--out", str(out), *_QUIET]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "1 of 2 runs failed: bc_b2_s0 (RuntimeError: expert unreachable)" in line
+    assert "--resume" in line
+    (record,) = PipelineResult.from_json(out / "results.json").records
+    assert record.method == "uniform"
+
+    monkeypatch.setattr(runner_module, "make_algorithm", real)
+    assert main([*_RUN, "--out", str(out), "--resume", *_QUIET]) == 0
+    result = PipelineResult.from_json(out / "results.json")
+    assert [r.method for r in result.records] == ["bc", "uniform"]
+    assert result.records[1] == record  # the finished run was not rerun
