@@ -68,10 +68,9 @@ from agents.bc.profile import BCConfig
 from agents.common import resolve_device
 from agents.deep.critic_bonus import BonusConfig
 from agents.pipeline import Pipeline, PipelineResult
+from agents.pipeline.games import connect4_win_metrics
 from agents.policies import PolicyHead, ResidualSEPolicy, SmallCNNPolicy
-from mail_envs.connect4.evaluation import evaluate_connect4
 from mail_envs.connect4.expert import Connect4Expert
-from mail_envs.connect4.opponents import evaluation_opponents
 from mail_envs.files import atomic_savefig, atomic_write_text
 
 METHODS = {
@@ -246,22 +245,7 @@ def pipeline(args: Args) -> Pipeline:
 def expert_metrics(args: Args, seed: int) -> dict[str, float]:
     """The expert's win rates, keyed as the pipeline keys a learned profile's."""
     expert = Connect4Expert(mode="uniform")
-    metrics: dict[str, float] = {}
-    for seat in SEATS:
-        evaluation = evaluate_connect4(
-            expert,
-            evaluation_opponents(),
-            args.eval_games,
-            seed=seed,
-            seats=(seat,),
-            progress=False,
-        )
-        for match in evaluation.matches:
-            key = f"{match.opponent}:{seat}"
-            metrics[f"win:{key}"] = float(match.win_rate)
-            metrics[f"win_low:{key}"] = float(match.win_ci[0])
-            metrics[f"win_high:{key}"] = float(match.win_ci[1])
-    return metrics
+    return connect4_win_metrics([expert, expert], args.eval_games, seed)
 
 
 def per_seed_rows(

@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +50,12 @@ from mail_envs import (
 from mail_envs.connect4.evaluation import evaluate_connect4
 from mail_envs.connect4.expert import Connect4Expert
 from mail_envs.connect4.opponents import evaluation_opponents
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import BatchedPolicy, TabularMarkovGame
 from mail_envs.solvers import nash_gap, solve_zero_sum
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.table_policy import TablePolicy
 
-__all__ = ["GAME_SPECS", "Evaluation", "GameSpec"]
+__all__ = ["GAME_SPECS", "Evaluation", "GameSpec", "connect4_win_metrics"]
 
 
 @dataclass(frozen=True)
@@ -226,13 +226,29 @@ def _connect4_evaluation(
     options: Mapping[str, Any],
 ) -> Evaluation:
     """Win rates of each learned seat against the opponent ladder (Table 1)."""
-    opponents = evaluation_opponents()
+    metrics = connect4_win_metrics(result.policies, int(options["eval_games"]), seed)
+    return Evaluation(None, (), metrics)
+
+
+def connect4_win_metrics(
+    policies: Sequence[BatchedPolicy], eval_games: int, seed: int
+) -> dict[str, float]:
+    """Win rates and Wilson bounds of a profile's seats against the opponent ladder.
+
+    Args:
+        policies: The first seat's and the second seat's policies.
+        eval_games: Games per (opponent, seat) match.
+        seed: Seed of the matches' sampling.
+
+    Returns:
+        ``{"win:<opponent>:<seat>": rate, "win_low:...": low, "win_high:...": high}``.
+    """
     metrics: dict[str, float] = {}
-    for seat, policy in zip(("first", "second"), result.policies, strict=True):
+    for seat, policy in zip(("first", "second"), policies, strict=True):
         evaluation = evaluate_connect4(
             policy,
-            opponents,
-            int(options["eval_games"]),
+            evaluation_opponents(),
+            eval_games,
             seed=seed,
             seats=(seat,),
             progress=False,
@@ -242,7 +258,7 @@ def _connect4_evaluation(
             metrics[f"win:{key}"] = float(match.win_rate)
             metrics[f"win_low:{key}"] = float(match.win_ci[0])
             metrics[f"win_high:{key}"] = float(match.win_ci[1])
-    return Evaluation(None, (), metrics)
+    return metrics
 
 
 def _board_bc(augment: bool) -> BCConfig:

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pettingzoo.utils.wrappers import BaseWrapper
 
 from agents.bc.profile import BCConfig
 from agents.common import spawn_seeds
@@ -31,39 +30,6 @@ from mail_wrappers.frozen_opponent import uniform_policy
 from mail_wrappers.recorder import ExpertLabelDataset
 
 EXPERT = TicTacToeMinimaxExpert(policy="uniform")
-
-
-class LoggedTicTacToe(BaseWrapper):
-    """Tic-Tac-Toe that raises on an illegal move and logs every move."""
-
-    def __init__(self) -> None:
-        super().__init__(tictactoe_env())
-        #: (agent, move, number of legal moves, game index)
-        self.moves: list[tuple[str, int, int, int]] = []
-        self.game = -1
-
-    def reset(self, seed=None, options=None):
-        self.game += 1
-        super().reset(seed=seed, options=options)
-
-    def step(self, action):
-        agent = self.agent_selection
-        if action is not None:
-            mask = self.observe(agent)["action_mask"]
-            if not mask[action]:
-                raise AssertionError(f"illegal move {action} by {agent}, mask {mask}")
-            self.moves.append((agent, int(action), int(mask.sum()), self.game))
-        super().step(action)
-
-
-def logged_problem() -> tuple[ImitationProblem, list[LoggedTicTacToe]]:
-    envs: list[LoggedTicTacToe] = []
-
-    def env_fn() -> LoggedTicTacToe:
-        envs.append(LoggedTicTacToe())
-        return envs[-1]
-
-    return ImitationProblem("mail/tictactoe-v0", env_fn, (EXPERT, EXPERT)), envs
 
 
 PROBLEM = ImitationProblem("mail/tictactoe-v0", tictactoe_env, (EXPERT, EXPERT))
@@ -92,7 +58,7 @@ def _check_expert_labels(data: ExpertLabelDataset) -> None:
 @pytest.mark.parametrize("explorer_policy", ["uniform", "expert"])
 @pytest.mark.parametrize("player", [0, 1])
 def test_session_labels_exactly_the_learners_decisions_and_plays_them(
-    player, explorer_policy
+    player, explorer_policy, logged_problem
 ):
     problem, envs = logged_problem()
     session = LearnerSession(problem, player, spawn_seeds(0, 2)[player])
@@ -145,7 +111,7 @@ def test_dataset_of_the_first_games_is_the_prefix_of_the_rows():
     np.testing.assert_array_equal(np.unique(session.dataset().episodes), np.arange(12))
 
 
-def test_learner_policy_is_played_but_the_expert_still_labels():
+def test_learner_policy_is_played_but_the_expert_still_labels(logged_problem):
     # DAgger's case: the learner plays its own (here: lowest legal cell) policy.
     problem, envs = logged_problem()
     session = LearnerSession(

@@ -11,7 +11,6 @@ import functools
 
 import numpy as np
 import pytest
-from pettingzoo.utils.wrappers import BaseWrapper
 
 import agents.deep.dagger as dagger_module
 from agents.bc.profile import BCConfig, fit_bc_profile
@@ -20,7 +19,6 @@ from agents.imitation import ImitationProblem
 from mail_envs.chain import chain_layout, exploit_gain, make_chain_game
 from mail_envs.chain import env as chain_env
 from mail_envs.solvers import nash_gap, solve_zero_sum
-from mail_envs.tictactoe import env as tictactoe_env
 from mail_envs.tictactoe import make_tictactoe_game
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.table_policy import TablePolicy
@@ -28,45 +26,6 @@ from mail_wrappers.table_policy import TablePolicy
 EXPERT = TicTacToeMinimaxExpert(policy="uniform")
 TICTACTOE = make_tictactoe_game()
 TINY_BC = BCConfig(min_epochs=2, min_steps=10)
-
-
-class LoggedTicTacToe(BaseWrapper):
-    """Tic-Tac-Toe that raises on an illegal move and logs every move."""
-
-    def __init__(self) -> None:
-        super().__init__(tictactoe_env())
-        #: (agent, move, observation, action mask, game index)
-        self.moves: list[tuple[str, int, np.ndarray, np.ndarray, int]] = []
-        self.game = -1
-
-    def reset(self, seed=None, options=None):
-        self.game += 1
-        super().reset(seed=seed, options=options)
-
-    def step(self, action):
-        agent = self.agent_selection
-        if action is not None:
-            obs = self.observe(agent)
-            mask = np.asarray(obs["action_mask"], dtype=bool)
-            if not mask[action]:
-                raise AssertionError(f"illegal move {action} by {agent}, mask {mask}")
-            self.moves.append(
-                (agent, int(action), np.array(obs["observation"]), mask, self.game)
-            )
-        super().step(action)
-
-
-def logged_problem() -> tuple[ImitationProblem, list[LoggedTicTacToe]]:
-    envs: list[LoggedTicTacToe] = []
-
-    def env_fn() -> LoggedTicTacToe:
-        envs.append(LoggedTicTacToe())
-        return envs[-1]
-
-    problem = ImitationProblem(
-        "mail/tictactoe-v0", env_fn, (EXPERT, EXPERT), model=TICTACTOE
-    )
-    return problem, envs
 
 
 @pytest.fixture
@@ -83,8 +42,8 @@ def fits(monkeypatch):
     return calls
 
 
-def test_dagger_splits_games_over_rounds_and_aggregates_the_data(fits):
-    problem, envs = logged_problem()
+def test_dagger_splits_games_over_rounds_and_aggregates_the_data(fits, logged_problem):
+    problem, envs = logged_problem(TICTACTOE)
     result = DAggerBC(
         problem, num_games=7, rounds=3, seed=1, bc=TINY_BC, device="cpu"
     ).run()
@@ -114,8 +73,8 @@ def test_dagger_splits_games_over_rounds_and_aggregates_the_data(fits):
     # moves. In the later rounds every seat of every session plays the profile
     # cloned before the round (greedy: its argmax), the learner included.
     for player, env in enumerate(envs[-2:]):
-        assert [m[4] for m in env.moves].count(0) == 9
-        for agent, move, obs, mask, game in env.moves:
+        assert [m[4] for m in env.boards].count(0) == 9
+        for agent, move, obs, mask, game in env.boards:
             r = int(np.searchsorted(ends, game, side="right"))
             if mask.sum() == 1:
                 continue
@@ -128,7 +87,7 @@ def test_dagger_splits_games_over_rounds_and_aggregates_the_data(fits):
         learner, labels = problem.agents[player], result.datasets[player]
         decisions = [
             (game, obs)
-            for agent, _, obs, mask, game in env.moves
+            for agent, _, obs, mask, game in env.boards
             if agent == learner and mask.sum() > 1
         ]
         assert [g for g, _ in decisions] == labels.episodes.tolist()
@@ -140,16 +99,16 @@ def test_dagger_splits_games_over_rounds_and_aggregates_the_data(fits):
         )
 
 
-def test_one_round_is_behaviour_cloning_on_expert_self_play(fits):
-    problem, _ = logged_problem()
+def test_one_round_is_behaviour_cloning_on_expert_self_play(fits, logged_problem):
+    problem, _ = logged_problem(TICTACTOE)
     result = DAggerBC(problem, num_games=5, rounds=1, bc=TINY_BC, device="cpu").run()
     assert result.info["round_games"] == [5] and fits == []
     # Expert self-play: 4 decisions of each seat a game (perfect play draws).
     assert result.num_queries == (20, 20)
 
 
-def test_same_seed_same_result():
-    problem, _ = logged_problem()
+def test_same_seed_same_result(logged_problem):
+    problem, _ = logged_problem(TICTACTOE)
     a, b = (
         DAggerBC(problem, num_games=4, rounds=2, seed=3, bc=TINY_BC, device="cpu").run()
         for _ in range(2)
@@ -164,11 +123,11 @@ def test_same_seed_same_result():
         )
 
 
-def test_running_twice_gives_the_same_result():
+def test_running_twice_gives_the_same_result(logged_problem):
     # run() is the one call that runs the method: a second call must again
     # start with expert self-play (round 0), not with the profile the first
     # call left in self.profile.
-    problem, _ = logged_problem()
+    problem, _ = logged_problem(TICTACTOE)
     algo = DAggerBC(problem, num_games=6, rounds=2, seed=0, bc=TINY_BC, device="cpu")
     first, second = algo.run(), algo.run()
     for x, y in zip(first.datasets, second.datasets, strict=True):
@@ -176,8 +135,8 @@ def test_running_twice_gives_the_same_result():
         np.testing.assert_array_equal(x.expert_actions, y.expert_actions)
 
 
-def test_default_rounds_are_four_or_one_per_game():
-    problem, _ = logged_problem()
+def test_default_rounds_are_four_or_one_per_game(logged_problem):
+    problem, _ = logged_problem(TICTACTOE)
     assert DAggerBC(problem, num_games=10, device="cpu").rounds == 4
     assert DAggerBC(problem, num_games=3, device="cpu").rounds == 3
 
@@ -192,8 +151,8 @@ def test_default_rounds_are_four_or_one_per_game():
         ({"num_games": 0}, "num_games.*0"),
     ],
 )
-def test_bad_rounds_and_budget_are_named(kwargs, match):
-    problem, _ = logged_problem()
+def test_bad_rounds_and_budget_are_named(kwargs, match, logged_problem):
+    problem, _ = logged_problem(TICTACTOE)
     with pytest.raises(ValueError, match=match):
         DAggerBC(problem, device="cpu", **kwargs)
 

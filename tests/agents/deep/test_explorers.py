@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pettingzoo.utils.wrappers import BaseWrapper
 
 from agents.common import spawn_seeds
 from agents.deep.critic_bonus import BonusConfig
@@ -17,7 +16,6 @@ from agents.imitation import ImitationProblem, LearnerSession
 from mail_envs.chain import chain_layout, make_chain_game
 from mail_envs.chain import env as chain_env
 from mail_envs.solvers import solve_zero_sum
-from mail_envs.tictactoe import env as tictactoe_env
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.frozen_opponent import uniform_policy
 from mail_wrappers.table_policy import TablePolicy
@@ -26,44 +24,17 @@ EXPERT = TicTacToeMinimaxExpert(policy="uniform")
 SMALL_DQN = {"learning_starts": 20, "policy_kwargs": {"net_arch": [32, 32]}}
 
 
-class LoggedTicTacToe(BaseWrapper):
-    """Tic-Tac-Toe that raises on an illegal move and logs every move."""
-
-    def __init__(self) -> None:
-        super().__init__(tictactoe_env())
-        #: (agent, move, number of legal moves, game index)
-        self.moves: list[tuple[str, int, int, int]] = []
-        self.game = -1
-
-    def reset(self, seed=None, options=None):
-        self.game += 1
-        super().reset(seed=seed, options=options)
-
-    def step(self, action):
-        agent = self.agent_selection
-        if action is not None:
-            mask = self.observe(agent)["action_mask"]
-            if not mask[action]:
-                raise AssertionError(f"illegal move {action} by {agent}, mask {mask}")
-            self.moves.append((agent, int(action), int(mask.sum()), self.game))
-        super().step(action)
-
-
-def logged_session(player: int, seed: int = 0):
-    envs: list[LoggedTicTacToe] = []
-
-    def env_fn() -> LoggedTicTacToe:
-        envs.append(LoggedTicTacToe())
-        return envs[-1]
-
-    problem = ImitationProblem("mail/tictactoe-v0", env_fn, (EXPERT, EXPERT))
+def logged_session(logged_problem, player: int, seed: int = 0):
+    problem, envs = logged_problem()
     session = LearnerSession(problem, player, spawn_seeds(seed, 2)[player])
     return session, envs[-1]
 
 
 @pytest.mark.parametrize("player", [0, 1])
-def test_dqn_explorer_plays_exactly_the_budget_with_one_bonus_per_move(player):
-    session, env = logged_session(player)
+def test_dqn_explorer_plays_exactly_the_budget_with_one_bonus_per_move(
+    player, logged_problem
+):
+    session, env = logged_session(logged_problem, player)
     exploration = DQNExplorer(
         BonusConfig(rebuild_every=50), SMALL_DQN, device="cpu"
     ).explore(session, 30)
@@ -100,9 +71,9 @@ def test_dqn_explorer_plays_exactly_the_budget_with_one_bonus_per_move(player):
     assert np.all(data.expert_probs[np.arange(len(data)), data.expert_actions] > 0)
 
 
-def test_dqn_explorer_is_seeded():
+def test_dqn_explorer_is_seeded(logged_problem):
     def run(seed):
-        session, _ = logged_session(1, seed=seed)
+        session, _ = logged_session(logged_problem, 1, seed=seed)
         exploration = DQNExplorer(
             BonusConfig(rebuild_every=20), SMALL_DQN, device="cpu"
         ).explore(session, 12)
@@ -115,15 +86,17 @@ def test_dqn_explorer_is_seeded():
     assert len(a) != len(c) or not np.array_equal(a.observations, c.observations)
 
 
-def test_dqn_explorer_rejects_a_bad_budget():
-    session, _ = logged_session(0)
+def test_dqn_explorer_rejects_a_bad_budget(logged_problem):
+    session, _ = logged_session(logged_problem, 0)
     with pytest.raises(ValueError, match=r"num_games.*0"):
         DQNExplorer(device="cpu").explore(session, 0)
 
 
 @pytest.mark.parametrize("player", [0, 1])
-def test_policy_explorer_plays_every_explorer_move_from_its_policy(player):
-    session, env = logged_session(player, seed=2)
+def test_policy_explorer_plays_every_explorer_move_from_its_policy(
+    player, logged_problem
+):
+    session, env = logged_session(logged_problem, player, seed=2)
     exploration = PolicyExplorer(EXPERT).explore(session, 10)
     explorer_moves = [m for m in env.moves if m[0] == session.explorer_agent]
     assert exploration.steps == len(explorer_moves) and exploration.info == {}
@@ -149,8 +122,8 @@ def test_uniform_exploration_labels_the_chain_guard_only_at_the_gate():
     assert np.all(guard.expert_actions == layout.guard_action)
 
 
-def test_moves_per_game_bounds_one_seats_moves():
-    session, _ = logged_session(0)
+def test_moves_per_game_bounds_one_seats_moves(logged_problem):
+    session, _ = logged_session(logged_problem, 0)
     assert moves_per_game(session.env) == 9  # 9 actions; X moves at most 5 times
     game = make_chain_game()
     experts = tuple(
