@@ -1,5 +1,12 @@
 """The ``mail-gym`` command line: list the games, solve one, run the main job.
 
+``mail-gym run`` stops cleanly on SIGINT (Ctrl-C) and SIGTERM (``kill``,
+``timeout``, ``docker stop``, batch schedulers): the queued runs are
+cancelled, the worker processes terminated, the finished runs stay recorded
+under ``<out>/records`` (``--resume`` runs the rest), and it exits with
+128 + the signal number (130, 143). Killed outright (SIGKILL), its workers
+exit too.
+
 Example:
     $ mail-gym list
     $ mail-gym solve gridworld --size 5
@@ -9,12 +16,16 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 import gymnasium
 import torch
@@ -113,6 +124,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"--out {str(out)!r} already holds results ({', '.join(held)}); pass "
             "--resume to continue that sweep or --overwrite to replace it"
         )
+    with _interrupt_on_signals():
+        try:
+            return _run_sweep(pipeline, args, out)
+        except _Interrupted as exc:
+            return _report_interruption(exc.signum, pipeline, out)
+
+
+def _run_sweep(pipeline: Pipeline, args: argparse.Namespace, out: Path) -> int:
+    """Run the sweep of ``mail-gym run`` into ``out``; print and write its results."""
     done = pipeline.load_records(out) if args.resume else {}
     torch.set_num_threads(pipeline.threads or 1)
     print(
@@ -143,6 +163,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     _report(result, out, start)
     return 0
+
+
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM reached ``mail-gym run`` (a BaseException, like
+    KeyboardInterrupt, so that nothing on the way catches it as an error)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: The signals that interrupt ``mail-gym run``.
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _interrupt_on_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`_Interrupted`.
+
+    The first one raises; the ones after it are ignored while the sweep
+    unwinds (terminating its workers). The previous handlers come back at the
+    end. Outside the main thread (where Python cannot set handlers) nothing
+    changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise _Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in _INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _report_interruption(signum: int, pipeline: Pipeline, out: Path) -> int:
+    """Say how much of the interrupted sweep is recorded; returns 128 + ``signum``."""
+    try:
+        recorded = len(pipeline.load_records(out))
+    except ValueError:  # a foreign file: --resume will name it
+        folder = out / "records"
+        recorded = len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+    print(
+        f"mail-gym: interrupted by {signal.Signals(signum).name}; {recorded} of "
+        f"{len(pipeline.jobs())} runs recorded under {out / 'records'} (rerun with "
+        "--resume)",
+        file=sys.stderr,
+    )
+    return 128 + signum
 
 
 #: The files ``mail-gym run`` writes beside ``records/``.

@@ -20,6 +20,15 @@ raises is recorded as failed and the others go on, then
 already recorded (with the same configuration) and runs only the missing and
 the failed ones, so an interrupted sweep loses only the runs in flight.
 
+Interrupted (any exception, e.g. :exc:`KeyboardInterrupt`, or one a signal
+handler raises), :meth:`Pipeline.run` cancels the queued jobs and terminates
+its worker processes before it re-raises; the records already written stay.
+The workers also die with the sweep's process if it is killed outright
+(SIGKILL): on Linux the kernel kills them (``PR_SET_PDEATHSIG``), elsewhere
+they poll their parent's pid. They ignore SIGINT, so a Ctrl-C sent to the
+terminal's whole process group reaches only the sweep's process, which ends
+them.
+
 Example:
     >>> result = Pipeline(game="gridworld", budgets=[5], progress=False).run()
     >>> sorted({r.method for r in result.records})
@@ -28,11 +37,15 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 import multiprocessing
 import os
 import re
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -42,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import std as tqdm_std
 from tqdm.auto import tqdm
 
 import mail_envs
@@ -107,6 +121,8 @@ class Pipeline:
             threads they are spawned (neither CUDA nor torch's OpenMP pool
             survives a fork), which re-imports the caller's main module: guard
             a script's entry point with ``if __name__ == "__main__":``.
+            The workers ignore SIGINT, are terminated when :meth:`run` is
+            interrupted, and exit when this process dies (even by SIGKILL).
         threads: Torch CPU threads of each run (None: leave the setting alone
             in this process, 1 in workers).
         bc: Behaviour-cloning settings of the env-based methods, replacing the
@@ -117,6 +133,9 @@ class Pipeline:
             pool of your own, a cluster's). The caller owns it (it is not shut
             down); the job callable and its records must pickle for process
             executors. Jobs get ``threads`` (default 1) torch threads each.
+            Interrupted, :meth:`run` cancels the jobs not yet started but
+            leaves the executor's workers alone: stopping running jobs, and
+            ending the workers if this process dies, is the caller's business.
 
     Raises:
         ValueError: If the game, a method, a budget, a seed, an option or a
@@ -319,6 +338,11 @@ class Pipeline:
             SweepFailedError: After every other run has finished and been
                 recorded, if some runs raised (it lists them and carries the
                 finished runs' result).
+
+        Any other exception (:exc:`KeyboardInterrupt`, one raised by a signal
+        handler) interrupts the sweep: the jobs not started are cancelled, the
+        worker processes terminated (runs in flight are lost), and the
+        exception propagates; the runs already recorded stay in ``out_dir``.
         """
         if resume and overwrite:
             raise ValueError("resume and overwrite exclude each other")
@@ -379,15 +403,18 @@ class Pipeline:
                 if self.executor is not None:
                     _run_on(self.executor, run, todo, finish)
                 else:
-                    with ProcessPoolExecutor(
+                    pool = ProcessPoolExecutor(
                         max_workers=min(self.workers, len(todo)),
                         mp_context=_mp_context(self.device, run.threads),
-                    ) as pool:
-                        try:
-                            _run_on(pool, run, todo, finish)
-                        except BaseException:
-                            pool.shutdown(wait=False, cancel_futures=True)
-                            raise
+                        initializer=_start_worker,
+                        initargs=(os.getpid(),),
+                    )
+                    try:
+                        _run_on(pool, run, todo, finish)
+                        pool.shutdown(wait=True)
+                    except BaseException:
+                        _terminate_pool(pool)
+                        raise
         result = PipelineResult(
             self.game,
             tuple(records[job] for job in jobs if job in records),
@@ -423,6 +450,84 @@ def _run_on(
         for future in futures:
             future.cancel()
         raise
+
+
+def _start_worker(parent_pid: int) -> None:
+    """Initializer of the sweep's worker processes: tie each to its parent.
+
+    The worker ignores SIGINT (Ctrl-C reaches the terminal's whole process
+    group; the parent decides), takes SIGTERM's default action (the parent
+    terminates it; a forked worker would otherwise inherit the parent's
+    handler), and exits when the parent dies, however it dies: on Linux the
+    kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``), elsewhere a daemon
+    thread polls :func:`os.getppid`. A parent that died before this ran is
+    caught by comparing :func:`os.getppid` with ``parent_pid``.
+
+    Args:
+        parent_pid: The pid of the process that runs the sweep.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # tqdm's default lock holds a named semaphore under spawn, which a
+    # terminated worker cannot release (the resource tracker then warns).
+    tqdm_std.tqdm.set_lock(threading.RLock())
+    if not _die_with_parent():
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True
+        ).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+#: ``PR_SET_PDEATHSIG`` of ``<linux/prctl.h>``.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False elsewhere.
+
+    The signal is sent when the thread that forked this process ends; the
+    pool's processes are started by the thread that runs :meth:`Pipeline.run`,
+    which outlives the pool.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Exit this process as soon as its parent is no longer ``parent_pid``."""
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _terminate_pool(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Cancel ``pool``'s queued jobs and end its workers now (runs in flight are lost).
+
+    ``ProcessPoolExecutor.shutdown`` waits for the running jobs, and has no
+    way to stop them before Python 3.14 (``terminate_workers``), so the
+    worker processes are terminated here (SIGTERM, then SIGKILL after
+    ``timeout`` seconds); the pool's manager thread then sees them gone and
+    ends.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(timeout)
+    if manager is not None:
+        manager.join(timeout)
 
 
 def _setting(config: Mapping[str, Any], key: str, job: Job | None) -> Any:
