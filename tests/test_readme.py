@@ -64,7 +64,7 @@ def test_expand_braces() -> None:
 
 def test_readme_relative_links_exist() -> None:
     paths = _readme_paths()
-    assert "docs/mail_gym_run.png" in paths  # the scan finds links at all
+    assert "docs/results/main_job/nashconv.png" in paths  # the scan finds links at all
     assert "scripts/exploitability_theory.py" in paths
     missing = [p for p in paths if not (ROOT / p).exists()]
     assert not missing, f"README.md points to missing files: {missing}"
