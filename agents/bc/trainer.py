@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,6 +40,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from agents.bc.checks import (
+    check_finite_loss,
+    check_finite_parameters,
+    real,
+    validate_dataset,
+    validate_weights,
+)
 from agents.common import check_positive_int, resolve_device
 from agents.policies import PolicyHead, TorchPolicy, apply_action_mask
 
@@ -248,149 +254,6 @@ class BCMetrics:
     val_loss_history: tuple[float, ...]
 
 
-def _validate_dataset(
-    head: PolicyHead, observations: Any, action_masks: Any, targets: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    obs = np.asarray(observations)
-    masks = np.asarray(action_masks)
-    tgt = np.asarray(targets)
-    sizes = {"observations": len(obs), "action_masks": len(masks), "targets": len(tgt)}
-    if len(set(sizes.values())) != 1:
-        raise ValueError(f"dataset arrays must have the same length, got {sizes}")
-    n, num_actions = len(obs), head.num_actions
-    if n == 0:
-        raise ValueError("dataset is empty: observations has 0 rows")
-    if obs.shape[1:] != head.observation_shape:
-        raise ValueError(
-            f"observations must have shape (N, *{head.observation_shape}), got {obs.shape}"
-        )
-    if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == np.bool_):
-        raise TypeError(f"observations must be numeric, got dtype {obs.dtype}")
-    _check_finite_rows("observations", obs)
-    if masks.shape != (n, num_actions):
-        raise ValueError(
-            f"action_masks must have shape {(n, num_actions)}, got {masks.shape}"
-        )
-    masks = masks.astype(bool, copy=False)
-    empty = np.flatnonzero(~masks.any(axis=1))
-    if empty.size:
-        raise ValueError(f"action_masks row {empty[0]} has no legal action")
-    if tgt.ndim == 1:
-        if not np.issubdtype(tgt.dtype, np.integer):
-            raise TypeError(
-                f"targets of shape (N,) must be integer actions, got dtype {tgt.dtype}"
-            )
-        bad = np.flatnonzero((tgt < 0) | (tgt >= num_actions))
-        if bad.size:
-            i = bad[0]
-            raise ValueError(
-                f"targets[{i}] = {tgt[i]} is not an action in [0, {num_actions})"
-            )
-        illegal = np.flatnonzero(~masks[np.arange(n), tgt])
-        if illegal.size:
-            i = illegal[0]
-            raise ValueError(
-                f"targets[{i}] = {tgt[i]} is an illegal action in row {i} "
-                f"(legal: {np.flatnonzero(masks[i]).tolist()})"
-            )
-        return obs, masks, tgt.astype(np.int64)
-    if tgt.shape != (n, num_actions):
-        raise ValueError(
-            f"targets must be (N,) actions or (N, A) = {(n, num_actions)} probabilities, "
-            f"got shape {tgt.shape}"
-        )
-    if not (np.issubdtype(tgt.dtype, np.number) or tgt.dtype == np.bool_):
-        raise TypeError(f"targets must be numeric, got dtype {tgt.dtype}")
-    tgt = tgt.astype(np.float64)
-    _check_finite_rows("targets", tgt)
-    bad = np.flatnonzero((tgt < 0).any(axis=1))
-    if bad.size:
-        raise ValueError(f"targets row {bad[0]} is not a distribution: {tgt[bad[0]]}")
-    sums = tgt.sum(axis=1)
-    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
-    if bad.size:
-        raise ValueError(
-            f"targets row {bad[0]} sums to {float(sums[bad[0]])!r}, expected 1"
-        )
-    illegal_mass = np.where(masks, 0.0, tgt).sum(axis=1)
-    bad = np.flatnonzero(illegal_mass > 1e-9)
-    if bad.size:
-        i = bad[0]
-        raise ValueError(
-            f"targets row {i} puts mass {illegal_mass[i]:.3g} on illegal actions "
-            f"(legal: {np.flatnonzero(masks[i]).tolist()})"
-        )
-    return obs, masks, tgt.astype(np.float32)
-
-
-def _check_finite_rows(name: str, array: np.ndarray) -> None:
-    """Raise ``ValueError`` naming ``name`` and its first row with a NaN or inf.
-
-    Integer and boolean arrays are finite by construction and are not scanned.
-    """
-    if not np.issubdtype(array.dtype, np.inexact):
-        return
-    finite = np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
-        values = np.asarray(array[row]).ravel()
-        value = values[~np.isfinite(values)][0]
-        raise ValueError(
-            f"{name} row {row} has a non-finite entry ({value!r}); every entry "
-            "must be finite (a single NaN row would turn every weight into NaN)"
-        )
-
-
-def _real(name: str, value: Any) -> float:
-    """``value`` as a finite float (a real number, not a bool)."""
-    if isinstance(value, bool) or not isinstance(
-        value, (int, np.integer, float, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def _validate_weights(weights: Any, n: int) -> np.ndarray:
-    """``(n,)`` float64 weights: ones when None, else checked (finite and > 0)."""
-    if weights is None:
-        return np.ones(n)
-    w = np.asarray(weights)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weights must have shape ({n},), got {w.shape}")
-    if not (np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_):
-        raise TypeError(f"sample_weights must be numeric, got dtype {w.dtype}")
-    w = w.astype(np.float64)
-    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
-    if bad.size:
-        raise ValueError(
-            f"sample_weights[{bad[0]}] = {float(w[bad[0]])!r} is not a finite positive "
-            "weight (drop a row instead of giving it weight 0)"
-        )
-    return w
-
-
-def _check_finite_loss(what: str, value: float, epoch: int, trainer: BCTrainer) -> None:
-    """Raise ``FloatingPointError`` naming the epoch when a loss is NaN or inf."""
-    if not math.isfinite(value):
-        raise FloatingPointError(
-            f"BC {what} is {value!r} at epoch {epoch}: training diverged (learning "
-            f"rate optimizer_kwargs['lr'] = {trainer.optimizer_kwargs.get('lr')!r} "
-            "too large?); the head's weights are unusable"
-        )
-
-
-def _check_finite_parameters(module: torch.nn.Module, epoch: int) -> None:
-    """Raise ``FloatingPointError`` naming the first parameter with a NaN or inf."""
-    for name, param in module.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            raise FloatingPointError(
-                f"BC weights {name!r} are non-finite after epoch {epoch}: training "
-                "diverged (learning rate too large?)"
-            )
-
-
 class BCTrainer:
     """Behaviour cloning of a policy head on (observation, mask, label) data.
 
@@ -457,12 +320,12 @@ class BCTrainer:
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.max_epochs = check_positive_int("max_epochs", max_epochs)
         self.patience = check_positive_int("patience", patience)
-        self.validation_fraction = _real("validation_fraction", validation_fraction)
+        self.validation_fraction = real("validation_fraction", validation_fraction)
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {validation_fraction!r}"
             )
-        self.min_delta = _real("min_delta", min_delta)
+        self.min_delta = real("min_delta", min_delta)
         if not self.min_delta >= 0.0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
         self.optimizer_kwargs = {"lr": 1e-3, **(optimizer_kwargs or {})}
@@ -471,7 +334,7 @@ class BCTrainer:
                 value = self.optimizer_kwargs[key]
                 if isinstance(value, torch.Tensor) and value.numel() == 1:
                     value = value.item()
-                _real(f"optimizer_kwargs[{key!r}]", value)
+                real(f"optimizer_kwargs[{key!r}]", value)
         self.device = resolve_device(device)
         self.policy = policy.to(self.device)
         try:
@@ -557,12 +420,12 @@ class BCTrainer:
                 far too large); the message names the epoch.
         """
         start_time = time.perf_counter()
-        obs_np, masks_np, targets_np = _validate_dataset(
+        obs_np, masks_np, targets_np = validate_dataset(
             self.policy, observations, action_masks, targets
         )
         n = len(obs_np)
         weighted = sample_weights is not None
-        weights_np = _validate_weights(sample_weights, n)
+        weights_np = validate_weights(sample_weights, n)
         num_val = round(self.validation_fraction * n) if self.validation_fraction else 0
         num_val = min(max(num_val, 1 if self.validation_fraction else 0), n - 1)
         order = self.rng.permutation(n)
@@ -607,13 +470,13 @@ class BCTrainer:
                 self.optimizer.step()
                 running += loss.detach() * len(idx)
             train_history.append(running.item() / num_train)
-            _check_finite_loss("training loss", train_history[-1], epoch, self)
+            check_finite_loss("training loss", train_history[-1], epoch, self)
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")
                 continue
             val_loss, _ = self._evaluate(*val_data)
-            _check_finite_loss("held-out loss", val_loss, epoch, self)
+            check_finite_loss("held-out loss", val_loss, epoch, self)
             val_history.append(val_loss)
             bar.set_postfix(
                 train_loss=f"{train_history[-1]:.4f}", val_loss=f"{val_loss:.4f}"
@@ -630,9 +493,9 @@ class BCTrainer:
         if best_state is not None:
             self.policy.load_state_dict(best_state)
 
-        _check_finite_parameters(self.policy, len(train_history))
+        check_finite_parameters(self.policy, len(train_history))
         train_loss, train_accuracy = self._evaluate(*train_data)
-        _check_finite_loss("training loss", train_loss, len(train_history), self)
+        check_finite_loss("training loss", train_loss, len(train_history), self)
         val_loss_final: float | None = None
         val_accuracy: float | None = None
         if num_val:
