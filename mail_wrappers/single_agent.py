@@ -31,11 +31,14 @@ agents``).
 
 ### Version History
 
-* v0: initial release.
+* v0: initial release. Later: the Connect4 view names its expert option
+  ``expert_policy`` like the Tic-Tac-Toe view (``expert_mode`` is a
+  deprecated alias).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -137,9 +140,10 @@ def make_connect4_vs_expert(
     controlled_agent: str = "player_0",
     flatten_observation: bool = False,
     opponent: OpponentPolicy | None = None,
-    expert_mode: str = "uniform",
+    expert_policy: str = "uniform",
     seed: int | None = None,
     render_mode: str | None = None,
+    expert_mode: str | None = None,
 ) -> FrozenOpponentWrapper:
     """Connect Four (``mail/connect4-v0``) against the bitbully solver expert.
 
@@ -147,16 +151,35 @@ def make_connect4_vs_expert(
         controlled_agent: ``"player_0"`` (moves first) or ``"player_1"``.
         flatten_observation: Observation ``Box(0, 1, (6, 7, 2), int8)`` only.
         opponent: Replaces the expert when given.
-        expert_mode: ``"uniform"`` over optimal moves or ``"deterministic"``.
+        expert_policy: ``"uniform"`` over optimal moves or ``"deterministic"``
+            (the same option as the Tic-Tac-Toe view's).
         seed: Seed of the opponent's sampling.
         render_mode: Passed to the env: None, ``"ansi"``, ``"human"`` or
             ``"rgb_array"`` (``render()`` returns an ``(H, W, 3)`` uint8 array).
+        expert_mode: Deprecated name of ``expert_policy`` (a
+            ``DeprecationWarning``); giving both is an error.
 
     Returns:
         The single-agent env.
+
+    Raises:
+        ValueError: If ``expert_mode`` and a different ``expert_policy`` are both given.
     """
+    if expert_mode is not None:
+        if expert_policy not in ("uniform", expert_mode):
+            raise ValueError(
+                f"give expert_policy ({expert_policy!r}) or its deprecated name "
+                f"expert_mode ({expert_mode!r}), not both"
+            )
+        warnings.warn(
+            "make_connect4_vs_expert(expert_mode=...) is deprecated; use "
+            "expert_policy=... (the Tic-Tac-Toe view's name)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        expert_policy = expert_mode
     if opponent is None:
-        opponent = Connect4Expert(mode=expert_mode)  # type: ignore[arg-type]
+        opponent = Connect4Expert(mode=expert_policy)  # type: ignore[arg-type]
     env = connect4_env(render_mode=render_mode)
     return _play_against(env, controlled_agent, opponent, flatten_observation, seed)
 

@@ -141,3 +141,25 @@ def test_chain_guard_plays_the_safe_action_at_the_gate():
 
 def test_mail_envs_version_is_exposed():
     assert isinstance(mail_envs.__version__, str)
+
+
+def test_both_board_views_name_the_expert_option_the_same():
+    from mail_wrappers.single_agent import (
+        make_connect4_vs_expert,
+        make_tictactoe_vs_expert,
+    )
+
+    for make in (make_tictactoe_vs_expert, make_connect4_vs_expert):
+        env = make(expert_policy="deterministic")
+        assert env.reset(seed=0)[0]["action_mask"].any()
+
+
+def test_connect4_expert_mode_is_a_deprecated_alias():
+    import pytest
+
+    from mail_wrappers.single_agent import make_connect4_vs_expert
+
+    with pytest.warns(DeprecationWarning, match="expert_policy"):
+        make_connect4_vs_expert(expert_mode="deterministic")
+    with pytest.raises(ValueError, match="not both"):
+        make_connect4_vs_expert(expert_policy="deterministic", expert_mode="uniform")
