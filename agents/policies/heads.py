@@ -49,6 +49,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.common import check_positive_int
+
 __all__ = [
     "ARCHITECTURES",
     "FeatureLinearPolicy",
@@ -106,12 +108,6 @@ def _check_shape(name: str, shape: Sequence[int]) -> tuple[int, ...]:
     return out
 
 
-def _check_positive(name: str, value: int) -> int:
-    if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _check_activation(activation: str) -> type[nn.Module]:
     if activation not in _ACTIVATIONS:
         raise ValueError(
@@ -136,7 +132,7 @@ class PolicyHead(nn.Module, abc.ABC):
     def __init__(self, observation_shape: Sequence[int], num_actions: int) -> None:
         super().__init__()
         self.observation_shape = _check_shape("observation_shape", observation_shape)
-        self.num_actions = _check_positive("num_actions", num_actions)
+        self.num_actions = check_positive_int("num_actions", num_actions)
 
     @abc.abstractmethod
     def logits(self, observations: torch.Tensor) -> torch.Tensor:
@@ -252,7 +248,7 @@ class FeatureLinearPolicy(PolicyHead):
                     "feature_fn needs observation_shape, num_actions and num_features"
                 )
             super().__init__(observation_shape, num_actions)
-            d = _check_positive("num_features", num_features)
+            d = check_positive_int("num_features", num_features)
             self.register_buffer("feature_table", None)
         self.feature_fn = feature_fn
         self.num_features = int(d)
@@ -427,8 +423,8 @@ class SmallCNNPolicy(PolicyHead):
     ) -> None:
         super().__init__(_check_board_shape(observation_shape), num_actions)
         height, width, in_channels = self.observation_shape
-        self.channels = _check_positive("channels", channels)
-        self.hidden_size = _check_positive("hidden_size", hidden_size)
+        self.channels = check_positive_int("channels", channels)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.seed = seed
         with _seeded(seed):
             self.convs = nn.Sequential(
@@ -526,9 +522,9 @@ class ResidualSEPolicy(PolicyHead):
     ) -> None:
         super().__init__(_check_board_shape(observation_shape), num_actions)
         height, width, in_channels = self.observation_shape
-        self.channels = _check_positive("channels", channels)
-        self.num_blocks = _check_positive("num_blocks", num_blocks)
-        self.se_reduction = _check_positive("se_reduction", se_reduction)
+        self.channels = check_positive_int("channels", channels)
+        self.num_blocks = check_positive_int("num_blocks", num_blocks)
+        self.se_reduction = check_positive_int("se_reduction", se_reduction)
         self.seed = seed
         with _seeded(seed):
             self.stem = nn.Sequential(

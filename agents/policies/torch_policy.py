@@ -21,8 +21,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from agents.common import resolve_device
-from agents.policies.heads import PolicyHead, _check_positive
+from agents.common import check_positive_int, resolve_device
+from agents.policies.heads import PolicyHead
 
 __all__ = ["TorchPolicy"]
 
@@ -141,7 +141,7 @@ class TorchPolicy:
             raise ValueError(
                 f"batch_size must be a positive integer, got {batch_size!r}"
             )
-        self.batch_size = _check_positive("batch_size", batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
 
     @property
     def observation_shape(self) -> tuple[int, ...]:
