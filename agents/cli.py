@@ -7,10 +7,16 @@ under ``<out>/records`` (``--resume`` runs the rest), and it exits with
 128 + the signal number (130, 143). Killed outright (SIGKILL), its workers
 exit too.
 
+Every run logs its learning (SB3 logger CSV under ``<out>/logs/<run>``;
+TensorBoard with ``--tensorboard DIR``); ``--save-policies`` keeps every
+learned profile; ``--executor ray`` runs the sweep on Ray (a local instance,
+or the cluster at ``RAY_ADDRESS``); several games after ``--game`` run one sweep each.
+
 Example:
     $ mail-gym list
     $ mail-gym solve gridworld --size 5
     $ mail-gym run --budgets 50 200 --seeds 0
+    $ mail-gym run --game tictactoe gridworld chain --seeds 0 1 2 3 4 --executor ray
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from types import FrameType
 
@@ -31,8 +38,10 @@ import gymnasium
 import torch
 
 import mail_envs
+from agents.common import resolve_device
 from agents.methods import METHODS
 from agents.pipeline import GAME_SPECS, Pipeline, PipelineResult
+from agents.pipeline.executors import RayExecutor, executor_names, ray_available
 from agents.pipeline.runner import SweepFailedError
 from mail_envs.registration import GAMES
 from mail_envs.solvers import nash_gap
@@ -104,41 +113,113 @@ def _default_workers() -> int:
     return max(1, min(cpus, 4))
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    pipeline = Pipeline(
-        game=args.game,
-        methods=args.algos,
-        budgets=args.budgets,
-        seeds=args.seeds,
-        game_options=_game_options(args),
-        device=args.device,
-        augment=args.augment,
-        progress=not args.no_progress,
-        workers=args.workers,
-        threads=args.threads,
+def _game_options_for(game: str, args: argparse.Namespace) -> dict[str, object]:
+    """The given game options that ``game`` takes (several games: each its own)."""
+    options = _game_options(args)
+    if len(args.game) == 1:
+        return options  # the game refuses an option it does not take
+    taken = GAME_SPECS[game].options
+    return {k: v for k, v in options.items() if k in taken}
+
+
+def _check_game_options(args: argparse.Namespace) -> None:
+    """With several games, an option none of them takes is refused."""
+    if len(args.game) == 1:
+        return
+    for key in _game_options(args):
+        if not any(key in GAME_SPECS[g].options for g in args.game):
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} applies to none of the games {args.game}")
+
+
+def _make_executor(args: argparse.Namespace) -> Executor | None:
+    """The ``--executor``: None for the local pool, else a started RayExecutor."""
+    if args.executor == "local":
+        return None
+    device = resolve_device(args.device)
+    return RayExecutor(
+        num_cpus=args.threads,
+        num_gpus=args.gpus_per_run if device.type == "cuda" else 0,
+        local_cpus=args.workers,
     )
-    out = _writable_folder(Path(args.out or f"runs/{args.game}"))
-    held = _held_results(out)
-    if held and not (args.resume or args.overwrite):
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if len(set(args.game)) != len(args.game):
+        raise ValueError(f"--game names a game twice: {args.game}")
+    _check_game_options(args)
+    if args.executor == "ray" and not ray_available():
         raise ValueError(
-            f"--out {str(out)!r} already holds results ({', '.join(held)}); pass "
-            "--resume to continue that sweep or --overwrite to replace it"
+            "--executor ray needs Ray, which is not installed: pip install 'mail-gym[ray]'"
         )
+    if not 0 < args.gpus_per_run <= 1:
+        raise ValueError(f"--gpus-per-run must be in (0, 1], got {args.gpus_per_run}")
+    sweeps: list[tuple[Pipeline, Path]] = []
+    for game in args.game:
+        pipeline = Pipeline(
+            game=game,
+            methods=args.algos,
+            budgets=args.budgets,
+            seeds=args.seeds,
+            game_options=_game_options_for(game, args),
+            device=args.device,
+            augment=args.augment,
+            progress=not args.no_progress,
+            workers=args.workers,
+            threads=args.threads,
+            tensorboard=args.tensorboard,
+            save_policies=args.save_policies,
+        )
+        if len(args.game) == 1:
+            out = Path(args.out or f"runs/{game}")
+        else:
+            out = Path(args.out or "runs") / game
+        sweeps.append((pipeline, out))
+    for pipeline, out in sweeps:  # every folder is checked before any work
+        _writable_folder(out)
+        held = _held_results(out)
+        if held and not (args.resume or args.overwrite):
+            raise ValueError(
+                f"--out {str(out)!r} already holds results ({', '.join(held)}); pass "
+                "--resume to continue that sweep or --overwrite to replace it"
+            )
+        if args.resume:
+            pipeline.load_records(out)  # a foreign record is named now
     with _interrupt_on_signals():
+        executor = None
+        current = sweeps[0]
         try:
-            return _run_sweep(pipeline, args, out)
+            executor = _make_executor(args)
+            code = 0
+            for current in sweeps:
+                pipeline, out = current
+                if executor is not None:
+                    pipeline.executor = executor
+                code = max(code, _run_sweep(pipeline, args, out))
+            return code
         except _Interrupted as exc:
-            return _report_interruption(exc.signum, pipeline, out)
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+                executor = None
+            return _report_interruption(exc.signum, *current)
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
 
 
 def _run_sweep(pipeline: Pipeline, args: argparse.Namespace, out: Path) -> int:
     """Run the sweep of ``mail-gym run`` into ``out``; print and write its results."""
     done = pipeline.load_records(out) if args.resume else {}
     torch.set_num_threads(pipeline.threads or 1)
+    where = (
+        f"Ray executor, {args.threads} CPU{'s' if args.threads > 1 else ''} per run"
+        if pipeline.executor is not None
+        else f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+    )
     print(
-        f"mail-gym run: {args.game}, methods {list(pipeline.methods)}, budgets "
+        f"mail-gym run: {pipeline.game}, methods {list(pipeline.methods)}, budgets "
         f"{list(pipeline.budgets)}, seeds {list(pipeline.seeds)}, device {args.device}, "
-        f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+        f"{where}"
         + (", BC on the 8 board symmetries of each label" if pipeline.augment else "")
     )
     if args.resume:
@@ -326,7 +407,14 @@ def _build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{g}: {', '.join(s.methods)}" for g, s in GAME_SPECS.items()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p_run.add_argument("--game", choices=sorted(GAME_SPECS), default="tictactoe")
+    p_run.add_argument(
+        "--game",
+        nargs="+",
+        choices=sorted(GAME_SPECS),
+        default=["tictactoe"],
+        help="the game, or several: one sweep each, into <out>/<game> (--out "
+        "default runs); a game option applies to the games that take it",
+    )
     p_run.add_argument(
         "--algos",
         nargs="+",
@@ -365,6 +453,33 @@ def _build_parser() -> argparse.ArgumentParser:
         default=_default_workers(),
         help="processes running the (method, budget, seed) runs in parallel; the "
         "results do not depend on it (default: the CPU count, at most 4)",
+    )
+    p_run.add_argument(
+        "--executor",
+        choices=executor_names(),
+        default="local",
+        help="where the runs execute: local worker processes, or Ray tasks (needs "
+        "mail-gym[ray]; a local Ray instance of --workers CPUs, or the cluster at "
+        "RAY_ADDRESS), each reserving --threads CPUs",
+    )
+    p_run.add_argument(
+        "--gpus-per-run",
+        type=float,
+        default=0.25,
+        help="--executor ray with a CUDA --device: the GPU fraction each run reserves",
+    )
+    p_run.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="also write TensorBoard logs of every run under DIR/<game>/<run> (CSV "
+        "logs are always written under <out>/logs/<run>)",
+    )
+    p_run.add_argument(
+        "--save-policies",
+        action="store_true",
+        help="save every learned profile under <out>/policies/<run> "
+        "(safetensors + JSON; agents.io.load_profile loads them as opponents)",
     )
     p_run.add_argument("--no-progress", action="store_true", help="no progress bar")
     existing = p_run.add_mutually_exclusive_group()

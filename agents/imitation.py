@@ -41,6 +41,7 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from agents.bc.profile import BCConfig, fit_bc_profile
 from agents.common import check_positive_int, int_seed, resolve_device, spawn_seeds
+from agents.monitor import NULL_MONITOR, RunMonitor, resolve_monitor
 from mail_envs.core import BatchedPolicy, TabularMarkovGame
 from mail_wrappers.expert_query import ExpertQueryWrapper, ParallelExpertQueryWrapper
 from mail_wrappers.frozen_opponent import FrozenOpponentWrapper, OpponentPolicy
@@ -206,6 +207,11 @@ class LearnerSession:
         explorer_rng: The explorer's generator.
         bc_seed: The seed of the player's behaviour cloning.
         games: Complete games played so far.
+        monitor: Where explorers report progress and log
+            (:class:`~agents.monitor.RunMonitor`; set by
+            :meth:`InteractiveBC.session`, default the no-op monitor).
+        stage: The progress stage of the explorer's games
+            (``"explore <agent>"``; DAgger names its rounds).
     """
 
     def __init__(
@@ -265,6 +271,8 @@ class LearnerSession:
             queried, self.explorer_agent, opponent=opponents
         )
         self.games = 0
+        self.monitor: RunMonitor = NULL_MONITOR
+        self.stage = f"explore {self.agent}"
 
     def reset(self) -> tuple[Any, dict[str, Any]]:
         """Start the next game (the first with :attr:`env_seed`)."""
@@ -272,16 +280,26 @@ class LearnerSession:
         self.games += 1
         return out
 
-    def play(self, choose: Callable[[Any], int], num_games: int) -> int:
-        """Play ``num_games`` complete games with ``choose(observation)``; return its moves."""
+    def play(
+        self,
+        choose: Callable[[Any], int],
+        num_games: int,
+        on_game: Callable[[int], None] | None = None,
+    ) -> int:
+        """Play ``num_games`` complete games with ``choose(observation)``; return its moves.
+
+        ``on_game(k)`` is called after the ``k``-th game (``k = 1..num_games``).
+        """
         steps = 0
-        for _ in range(check_positive_int("num_games", num_games)):
+        for k in range(check_positive_int("num_games", num_games)):
             obs, _ = self.reset()
             done = False
             while not done:
                 obs, _, terminated, truncated, _ = self.env.step(choose(obs))
                 steps += 1
                 done = terminated or truncated
+            if on_game is not None:
+                on_game(k + 1)
         return steps
 
     def dataset(self, num_games: int | None = None) -> ExpertLabelDataset:
@@ -305,6 +323,8 @@ class InteractiveBC(abc.ABC):
         seed: Master seed of the run.
         bc: Behaviour-cloning settings (:class:`~agents.bc.profile.BCConfig`).
         device: Torch device of the networks (``"auto"``: CUDA when present).
+        monitor: Progress reports and logs (:class:`~agents.monitor.RunMonitor`;
+            default the no-op monitor). Results do not depend on it.
 
     Raises:
         ValueError: If ``num_games`` is not a positive integer, ``seed`` is
@@ -322,9 +342,11 @@ class InteractiveBC(abc.ABC):
         seed: int = 0,
         bc: BCConfig | None = None,
         device: str = "auto",
+        monitor: RunMonitor | None = None,
     ) -> None:
         self.problem = problem
         self.num_games = check_positive_int("num_games", num_games)
+        self.monitor = resolve_monitor(monitor)
         self.player_seeds = spawn_seeds(seed, problem.num_players)
         self.seed = int(seed)
         self.bc = bc or BCConfig()
@@ -337,7 +359,11 @@ class InteractiveBC(abc.ABC):
 
     def session(self, player: int, **kwargs: Any) -> LearnerSession:
         """A fresh session for ``player`` (keywords: see :class:`LearnerSession`)."""
-        return LearnerSession(self.problem, player, self.player_seeds[player], **kwargs)
+        session = LearnerSession(
+            self.problem, player, self.player_seeds[player], **kwargs
+        )
+        session.monitor = self.monitor
+        return session
 
     def run(self) -> ImitationResult:
         """Explore and label for every player, then clone: the learned profile."""
@@ -362,6 +388,8 @@ class InteractiveBC(abc.ABC):
             self.bc,
             seeds=[s.bc_seed for s in sessions],
             device=self.device,
+            monitor=self.monitor,
+            agents=[s.agent for s in sessions],
         )
         return ImitationResult(
             method=self.name,

@@ -20,6 +20,7 @@ from agents.deep.dagger import DAggerBC
 from agents.deep.dqn_explore import DQNExploreBC
 from agents.imitation import ImitationProblem, ImitationResult, InteractiveBC
 from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
+from agents.monitor import RunMonitor
 
 __all__ = ["METHODS", "Algorithm", "make_algorithm"]
 
@@ -52,6 +53,7 @@ def make_algorithm(
     bc: BCConfig | None = None,
     device: str = "auto",
     options: Mapping[str, Any] | None = None,
+    monitor: RunMonitor | None = None,
 ) -> Algorithm:
     """Build the registered method ``name`` for one run.
 
@@ -63,6 +65,9 @@ def make_algorithm(
         bc: BC settings of the env-based methods.
         device: Torch device of the env-based methods.
         options: Further hyperparameters of the method's constructor.
+        monitor: Progress reports and logs of the run
+            (:class:`~agents.monitor.RunMonitor`; default the no-op monitor).
+            The results do not depend on it.
 
     Raises:
         ValueError: If ``name`` is not registered.
@@ -70,7 +75,7 @@ def make_algorithm(
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; registered: {sorted(METHODS)}")
     cls = METHODS[name]
-    kwargs: dict[str, Any] = {"seed": seed, **(options or {})}
+    kwargs: dict[str, Any] = {"seed": seed, **(options or {}), "monitor": monitor}
     if issubclass(cls, InteractiveBC):
         kwargs.update(num_games=budget, bc=bc, device=device)
     else:

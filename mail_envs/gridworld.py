@@ -29,7 +29,10 @@ Rules (``make_gridworld_game``):
 * Start: by default the goal is the top-right corner, player_0 starts in the
   bottom-right and player_1 in the top-left corner, both ``size - 1`` moves
   from the goal. A user-given start must put the players on distinct non-goal
-  cells at equal Manhattan distance from the goal.
+  cells at equal Manhattan distance from the goal. :data:`PUBLISHED_STARTS`
+  is the start of the published code of Viano, Freihaut et al. (player_0 at
+  ``(1, 0)``, player_1 at ``(2, 1)``, goal top-right), fair on every grid of
+  size >= 3.
 
 Swapping the players' roles and reflecting the grid in the anti-diagonal
 through the goal corner maps the default game onto itself with the rewards
@@ -62,6 +65,7 @@ from mail_envs.rendering import gridworld_image
 __all__ = [
     "ACTION_NAMES",
     "DEFAULT_MAX_CYCLES",
+    "PUBLISHED_STARTS",
     "GridworldAECEnv",
     "GridworldLayout",
     "GridworldParallelEnv",
@@ -79,10 +83,20 @@ ACTION_NAMES = ("left", "right", "up", "down", "stay")
 #: (``0.9^50 < 0.006``: later rewards barely count).
 DEFAULT_MAX_CYCLES = 50
 
+Cell = tuple[int, int]
+
+#: Start cells ``((row0, col0), (row1, col1))`` of the 3x3 Gridworld
+#: experiments in the public code of Viano, Freihaut et al., "Multi-agent
+#: imitation learning with function approximation: linear Markov games and
+#: beyond" (``linear_bc_experiments.py`` / ``linear_mail_experiments.py``:
+#: ``start_state = [[1, 0], [2, 1]]`` in ``[row, col]``, goal ``[0, 2]``).
+#: With the default top-right goal ``(0, size - 1)`` both players are ``size``
+#: moves from it, so the start is fair for every ``size >= 3``:
+#: ``make_gridworld_game(3, starts=PUBLISHED_STARTS)``.
+PUBLISHED_STARTS: tuple[Cell, Cell] = ((1, 0), (2, 1))
+
 # (d_row, d_col) of each action, in ACTION_NAMES order.
 _MOVES = np.array([[0, -1], [0, 1], [-1, 0], [1, 0], [0, 0]], dtype=np.int64)
-
-Cell = tuple[int, int]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,72 @@ import numpy as np
 
 from mail_envs.core import TabularMarkovGame
 
-__all__ = ["TablePolicy"]
+__all__ = ["StateIndex", "TablePolicy"]
+
+
+class StateIndex:
+    """Which state of a tabular game an env observation is.
+
+    With the game's default one-hot observations (``observations=None``) a
+    state is the ``argmax`` of its observation; otherwise an exact lookup
+    among every state's observation, the first state on a tie (the
+    :attr:`duplicates`).
+
+    Args:
+        num_states: ``S``.
+        observations: ``(S, D)`` flattened observation of every state, or None.
+
+    Raises:
+        ValueError: If ``observations`` is not ``(S, D)``.
+
+    Example:
+        >>> index = StateIndex(3, np.array([[0.0], [1.0], [1.0]]))
+        >>> index.states(np.array([[1.0], [0.0]])).tolist(), index.duplicates
+        ([1, 0], [(1, 2)])
+    """
+
+    def __init__(self, num_states: int, observations: np.ndarray | None = None) -> None:
+        self.num_states = int(num_states)
+        #: ``(first, s)`` pairs of states with the same observation.
+        self.duplicates: list[tuple[int, int]] = []
+        self._lookup: dict[bytes, int] | None = None
+        if observations is not None:
+            obs = np.asarray(observations, dtype=np.float64)
+            if obs.ndim != 2 or obs.shape[0] != self.num_states:
+                raise ValueError(
+                    f"observations must be (S={self.num_states}, D), got shape {obs.shape}"
+                )
+            lookup: dict[bytes, int] = {}
+            for s, row in enumerate(obs):
+                first = lookup.setdefault(row.tobytes(), s)
+                if first != s:
+                    self.duplicates.append((first, s))
+            self._lookup = lookup
+
+    def states(self, observations: np.ndarray) -> np.ndarray:
+        """State index of each observation in a batch.
+
+        Raises:
+            ValueError: If an observation is not one of the game's.
+        """
+        obs = np.asarray(observations, dtype=np.float64)
+        flat = obs.reshape(obs.shape[0], -1)
+        if self._lookup is None:
+            if flat.shape[1] != self.num_states or np.any(flat.sum(axis=1) != 1.0):
+                raise ValueError(
+                    f"expected one-hot observations of length {self.num_states}, "
+                    f"got shape {obs.shape}"
+                )
+            return np.argmax(flat, axis=1)
+        out = np.empty(flat.shape[0], dtype=np.int64)
+        for i, row in enumerate(flat):  # one dict lookup per observation
+            s = self._lookup.get(row.tobytes())
+            if s is None:
+                raise ValueError(
+                    f"observation {i} of the batch is not a state of the game"
+                )
+            out[i] = s
+        return out
 
 
 class TablePolicy:
@@ -86,46 +151,23 @@ class TablePolicy:
         self.layers.setflags(write=False)
         #: The stationary ``(S, A_i)`` table (the first layer if non-stationary).
         self.table = layers[0]
-        self._lookup: dict[bytes, int] | None = None
+        observations = None
         if game.observations is not None:
             obs = np.asarray(game.all_observations(self.player), dtype=np.float64)
-            flat = obs.reshape(obs.shape[0], -1)
-            lookup: dict[bytes, int] = {}
-            for s, row in enumerate(flat):
-                key = row.tobytes()
-                first = lookup.setdefault(key, s)
-                if first != s and not np.allclose(layers[:, first], layers[:, s]):
-                    raise ValueError(
-                        f"states {first} and {s} share an observation but the table "
-                        "gives them different rows; the policy is not a function of "
-                        "the observation"
-                    )
-            self._lookup = lookup
+            observations = obs.reshape(obs.shape[0], -1)
+        #: Finds each observation's state (:class:`StateIndex`).
+        self.index = StateIndex(game.num_states, observations)
+        for first, s in self.index.duplicates:
+            if not np.allclose(layers[:, first], layers[:, s]):
+                raise ValueError(
+                    f"states {first} and {s} share an observation but the table "
+                    "gives them different rows; the policy is not a function of "
+                    "the observation"
+                )
 
     def states(self, observations: np.ndarray) -> np.ndarray:
-        """State index of each observation in a batch.
-
-        Raises:
-            ValueError: If an observation is not one of the game's.
-        """
-        obs = np.asarray(observations, dtype=np.float64)
-        flat = obs.reshape(obs.shape[0], -1)
-        if self._lookup is None:
-            if flat.shape[1] != self.game.num_states or np.any(flat.sum(axis=1) != 1.0):
-                raise ValueError(
-                    f"expected one-hot observations of length {self.game.num_states}, "
-                    f"got shape {obs.shape}"
-                )
-            return np.argmax(flat, axis=1)
-        out = np.empty(flat.shape[0], dtype=np.int64)
-        for i, row in enumerate(flat):  # one dict lookup per observation
-            s = self._lookup.get(row.tobytes())
-            if s is None:
-                raise ValueError(
-                    f"observation {i} of the batch is not a state of the game"
-                )
-            out[i] = s
-        return out
+        """State index of each observation in a batch (see :class:`StateIndex`)."""
+        return self.index.states(observations)
 
     def __call__(
         self, observations: np.ndarray, action_masks: np.ndarray

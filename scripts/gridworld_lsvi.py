@@ -2,33 +2,46 @@
 
 Reproduces the linear-features Gridworld experiment of Viano, Freihaut et al.,
 "Multi-agent imitation learning with function approximation: linear Markov
-games and beyond": the exact NashConv of the learned profile as a function of
-the number of episodes ``K`` per learning player, for
+games and beyond" (Section 5, Appendix I.1): the exact NashConv of the learned
+profile and the published metric, the larger of the two players' gains
+(``max_gain``), as functions of the number of episodes ``K`` per learning
+player, for
 
-* LSVI-UCB-ZERO-BC with tabular (one-hot) and with relational features
-  (``agents.linear.features``), paper defaults ``beta = 10``, ``lambda = 0.1``,
-  ``H = 10``;
+* LSVI-UCB-ZERO-BC, paper defaults ``beta = 10``, ``lambda = 0.1``, ``H = 10``;
 * uniform-exploration BC (the explorer plays uniformly at random);
 * BC on expert self-play data (the offline baseline),
 
-each with the softmax-linear BC policy over the same feature map, mean and
-min-max spread over seeds. The expert is the exact Nash equilibrium of the
-discounted game (``gamma = 0.9``); NashConv is exact (``mail_envs.solvers``).
-Episodes are sampled on the game's model.
+each with the softmax-linear BC policy over a feature map
+(``agents.linear.features``, ``--features``): ``tabular`` (one-hot, d = 288),
+``relational`` (ours, d = 47, with the action's effect), ``paper-relational``
+(the paper's 20 state concepts tiled over the actions, d = 80, with the
+published code's sector rule) and ``deep-linear`` (figure 1a only: the paper's
+layer-norm linear network on the board, trained by BC on each run's dataset
+alone, ``agents.linear.deep_linear_bc``). Mean and min-max spread over seeds.
 
-Figure 1a (``--figure 1a``) is BC on expert self-play data alone, with the
-three feature maps: tabular, relational and the learned deep-linear map
-(``agents.linear.features.fit_deep_linear_features``: an MLP fitted by BC to the
-expert's policy table on all states, so the map encodes the expert itself).
+The game (``--start``): ``published`` (default) is the published code's 3x3
+start, player_0 at (1, 0) and player_1 at (2, 1), goal (0, 2), three moves
+each; ``corners`` puts player_0 bottom-right and player_1 top-left. The expert
+(``--expert``) is an exact Nash equilibrium of the discounted game
+(``gamma = 0.9``): ``mixed`` (default of figure 1a, as in the paper: the
+average of the game's pure equilibria, ``mail_envs.solvers.mixed``) or
+``deterministic`` (default of figure 1b: the solver's). NashConv is exact
+(``mail_envs.solvers``); episodes are sampled on the game's model.
+
+Figure 1a (``--figure 1a``) is BC on expert self-play data alone with the
+tabular, paper-relational and deep-linear maps; figure 1b (default) compares
+the three methods with the tabular and relational maps.
 
 Run (from the repository root):
 
     python scripts/gridworld_lsvi.py                # figure 1b: 6 budgets x 5 seeds
     python scripts/gridworld_lsvi.py --figure 1a    # figure 1a
+    python scripts/gridworld_lsvi.py --start corners --expert mixed
     python scripts/gridworld_lsvi.py --quick        # smoke run, seconds
 
 Writes ``<out-dir>/<run name>.json`` (config, every number, per seed) and
-``<out-dir>/<run name>.png`` (the figure).
+``<out-dir>/<run name>.png`` (NashConv and max gain panels); the run name
+holds the figure, start, expert, budgets and seeds.
 """
 
 from __future__ import annotations
@@ -42,23 +55,33 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import torch
+
 import mail_envs
 from agents.linear.baselines import model_bc
+from agents.linear.deep_linear_bc import deep_linear_bc
 from agents.linear.features import (
-    fit_deep_linear_features,
+    gridworld_board_observations,
+    paper_relational_features,
     relational_features,
     tabular_features,
 )
 from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
 from agents.linear.problem import linear_problem
 from mail_envs.files import atomic_savefig, atomic_write_text
-from mail_envs.gridworld import make_gridworld_game
+from mail_envs.gridworld import PUBLISHED_STARTS, make_gridworld_game
 from mail_envs.solvers import nash_gap, solve_zero_sum
+from mail_envs.solvers.mixed import mixed_zero_sum_equilibrium
+
+#: Start cells of ``--start``: the published code's, and the two far corners.
+STARTS = {"published": PUBLISHED_STARTS, "corners": None}
+FEATURES = ("tabular", "relational", "paper-relational", "deep-linear")
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,9 @@ class Args:
     horizon: int = 10
     l2: float = 1e-4
     features: tuple[str, ...] = ("tabular", "relational")
+    start: str = "published"
+    expert: str = "deterministic"
+    deep_epochs: int = 500
     methods: tuple[str, ...] = (
         "lsvi-ucb-zero",
         "uniform",
@@ -93,7 +119,10 @@ class Args:
         )
         budgets = f"K{self.budgets[0]}-{self.budgets[-1]}"
         quick = "_quick" if self.quick else ""
-        return f"gridworld{self.size}_fig{self.figure}_{budgets}_seeds{seeds}{quick}"
+        return (
+            f"gridworld{self.size}_fig{self.figure}_{self.start}_{self.expert}_"
+            f"{budgets}_seeds{seeds}{quick}"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -107,6 +136,34 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--l2", type=float, default=Args.l2)
     parser.add_argument("--out-dir", default=Args.out_dir)
     parser.add_argument(
+        "--start",
+        choices=tuple(STARTS),
+        default=Args.start,
+        help="published: player_0 (1,0), player_1 (2,1) as in the published code; "
+        "corners: player_0 bottom-right, player_1 top-left",
+    )
+    parser.add_argument(
+        "--features",
+        choices=FEATURES,
+        nargs="+",
+        default=None,
+        help="feature maps (default: tabular relational; figure 1a: tabular "
+        "paper-relational deep-linear)",
+    )
+    parser.add_argument(
+        "--expert",
+        choices=("mixed", "deterministic"),
+        default=None,
+        help="mixed: the average of the pure equilibria; deterministic: the "
+        "solver's (default: mixed for figure 1a, deterministic for 1b)",
+    )
+    parser.add_argument(
+        "--deep-epochs",
+        type=int,
+        default=Args.deep_epochs,
+        help="BC epochs of the deep-linear network",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="budgets 5 20 50, seeds 0 1"
     )
     parser.add_argument(
@@ -116,13 +173,17 @@ def parse_args(argv: list[str] | None = None) -> Args:
         help="1a: BC with three feature maps; 1b: LSVI-UCB-ZERO-BC vs baselines",
     )
     ns = parser.parse_args(argv)
+    preset: dict[str, Any] = {}
     if ns.figure == "1a":
         preset = {
-            "features": ("tabular", "relational", "deep-linear"),
+            "features": ("tabular", "paper-relational", "deep-linear"),
             "methods": ("bc",),
         }
-    else:
-        preset = {}
+    if ns.features:
+        preset["features"] = tuple(ns.features)
+    if "deep-linear" in preset.get("features", ()) and preset.get("methods") != ("bc",):
+        parser.error("deep-linear features are learned by BC: use --figure 1a")
+    expert = ns.expert or ("mixed" if ns.figure == "1a" else "deterministic")
     budgets = ns.budgets or ((5, 20, 50) if ns.quick else Args.budgets)
     seeds = ns.seeds or ((0, 1) if ns.quick else Args.seeds)
     return Args(
@@ -136,6 +197,9 @@ def parse_args(argv: list[str] | None = None) -> Args:
         out_dir=ns.out_dir,
         quick=ns.quick,
         figure=ns.figure,
+        start=ns.start,
+        expert=expert,
+        deep_epochs=ns.deep_epochs,
         **preset,
     )
 
@@ -147,33 +211,43 @@ def main() -> None:
     print(f"run {args.run_name}: budgets {args.budgets}, seeds {args.seeds}")
 
     # ---- the game, its exact expert, the feature maps
-    game = make_gridworld_game(size=args.size, gamma=args.gamma)
+    torch.set_num_threads(1)
+    game = make_gridworld_game(
+        size=args.size, gamma=args.gamma, starts=STARTS[args.start]
+    )
     start = time.perf_counter()
     equilibrium = solve_zero_sum(game)
-    expert = tuple(np.asarray(p) for p in equilibrium.policies)
+    expert: tuple[np.ndarray, ...]
+    if args.expert == "mixed":
+        expert = mixed_zero_sum_equilibrium(game).policies
+    else:
+        expert = tuple(np.asarray(p) for p in equilibrium.policies)
     expert_gap = nash_gap(game, list(expert)).nash_conv
+    mixed_states = [int((p.max(axis=1) < 1.0).sum()) for p in expert]
     print(
-        f"expert: {game.num_states} states, solved in {time.perf_counter() - start:.2f} s, "
-        f"value {equilibrium.value[0]:+.4f}, NashConv {expert_gap:.2e}"
+        f"{args.expert} expert from the {args.start} start "
+        f"{game.state_labels[int(game.initial_distribution.argmax())]}: "
+        f"{game.num_states} states, solved in {time.perf_counter() - start:.2f} s, "
+        f"value {equilibrium.value[0]:+.4f}, NashConv {expert_gap:.2e}, "
+        f"mixed in {mixed_states} states"
     )
-
-    def deep_linear(game, player):
-        return fit_deep_linear_features(
-            game, player, expert[player], rng=player, device="cpu"
-        ).features
 
     feature_maps = {
         "tabular": tabular_features,
         "relational": relational_features,
-        "deep-linear": deep_linear,
+        "paper-relational": paper_relational_features,
+        # learned per run from that run's BC data (deep_linear_bc); the
+        # problem only needs some valid map
+        "deep-linear": tabular_features,
     }
     features = {
         name: [feature_maps[name](game, i) for i in range(game.num_players)]
         for name in args.features
     }
+    board = gridworld_board_observations(game)
 
-    def learn(method: str, feats: list[np.ndarray], budget: int, seed: int):
-        """One run of ``method`` on the model with the feature map ``feats``.
+    def learn(feature_name: str, method: str, budget: int, seed: int):
+        """One run of ``method`` on the model with the named feature map.
 
         Not through the pipeline: its Gridworld has the tabular features and the
         default horizon and ridge only.
@@ -181,11 +255,19 @@ def main() -> None:
         problem = linear_problem(
             game,
             expert,
-            feats,
+            features[feature_name],
             horizon=args.horizon,
             game_id="mail/gridworld-v0",
-            expert_name="nash",
+            expert_name=f"nash-{args.expert}",
         )
+        if feature_name == "deep-linear":
+            return deep_linear_bc(
+                problem,
+                num_episodes=budget,
+                seed=seed,
+                observations=board,
+                trainer_kwargs={"max_epochs": args.deep_epochs},
+            )
         if method == "lsvi-ucb-zero":
             return LSVIUCBZeroBC(
                 problem,
@@ -205,18 +287,20 @@ def main() -> None:
 
     # ---- the sweep
     records = []
-    for feature_name, feats in features.items():
+    for feature_name in args.features:
         for method in args.methods:
             for budget in args.budgets:
-                gaps, seconds, queries, states = [], [], [], []
+                gaps, max_gains, seconds, queries, states = [], [], [], [], []
                 for seed in args.seeds:
                     start = time.perf_counter()
-                    result = learn(method, feats, budget, seed)
+                    result = learn(feature_name, method, budget, seed)
                     seconds.append(time.perf_counter() - start)
-                    gaps.append(nash_gap(game, list(result.policies)).nash_conv)
+                    gap = nash_gap(game, list(result.policies))
+                    gaps.append(gap.nash_conv)
+                    max_gains.append(float(gap.gains.max()))
                     queries.append(sum(result.num_queries))
                     states.append(list(result.distinct_states))
-                g = np.array(gaps)
+                g, m = np.array(gaps), np.array(max_gains)
                 records.append(
                     {
                         "features": feature_name,
@@ -228,15 +312,22 @@ def main() -> None:
                         "nash_conv_std": float(g.std()),
                         "nash_conv_min": float(g.min()),
                         "nash_conv_max": float(g.max()),
+                        # the published metric: the larger of the two gains
+                        "max_gain": max_gains,
+                        "max_gain_mean": float(m.mean()),
+                        "max_gain_std": float(m.std()),
+                        "max_gain_min": float(m.min()),
+                        "max_gain_max": float(m.max()),
                         "expert_queries": queries,
                         "labelled_states_per_player": states,
                         "seconds": seconds,
                     }
                 )
                 print(
-                    f"{feature_name:>10} {method:>16} K={budget:>4}: NashConv "
+                    f"{feature_name:>16} {method:>13} K={budget:>4}: NashConv "
                     f"{g.mean():.4f} ± {g.std():.4f} (min {g.min():.4f}, max "
-                    f"{g.max():.4f}), {np.mean(seconds):.2f} s/run"
+                    f"{g.max():.4f}), max gain {m.mean():.4f} ± {m.std():.4f}, "
+                    f"{np.mean(seconds):.2f} s/run"
                 )
 
     # ---- results: JSON and figure
@@ -248,12 +339,16 @@ def main() -> None:
             "num_states": game.num_states,
             "num_actions": list(game.num_actions),
             "gamma": game.gamma,
+            "start": game.state_labels[int(game.initial_distribution.argmax())],
+            "expert": args.expert,
             "expert_value": float(equilibrium.value[0]),
             "expert_nash_conv": float(expert_gap),
+            "expert_mixed_states": mixed_states,
         },
         "versions": {
             "mail_gym": mail_envs.__version__,
             "numpy": np.__version__,
+            "torch": torch.__version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
         },
@@ -273,48 +368,54 @@ def main() -> None:
     colors = {
         "tabular": "tab:blue",
         "relational": "tab:orange",
+        "paper-relational": "tab:red",
         "deep-linear": "tab:green",
     }
-    fig, ax = plt.subplots(figsize=(8.6, 4.4))
-    for feature_name in args.features:
-        for method in args.methods:
-            rows = [
-                r
-                for r in records
-                if r["features"] == feature_name and r["method"] == method
-            ]
-            k = [r["episodes"] for r in rows]
-            mean = np.array([r["nash_conv_mean"] for r in rows])
-            ax.plot(
-                k,
-                mean,
-                styles[method],
-                marker="o",
-                ms=3,
-                color=colors[feature_name],
-                label=f"{labels[method]}, {feature_name}",
-            )
-            ax.fill_between(
-                k,
-                [r["nash_conv_min"] for r in rows],
-                [r["nash_conv_max"] for r in rows],
-                color=colors[feature_name],
-                alpha=0.12,
-                lw=0,
-            )
-    ax.set_xscale("log")
-    ax.set_xticks(list(args.budgets), [str(k) for k in args.budgets])
-    ax.minorticks_off()
-    ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_ylim(bottom=0.0)
-    ax.set_xlabel("episodes K per learning player")
-    ax.set_ylabel("NashConv of the learned profile")
-    ax.set_title(
-        f"Gridworld {args.size}x{args.size}: mean, min-max over seeds {list(args.seeds)}",
+    fig, axes = plt.subplots(1, 2, figsize=(12.8, 4.4), sharey=True)
+    metrics = {
+        "nash_conv": "NashConv (sum of the gains)",
+        "max_gain": "max gain (published metric)",
+    }
+    for ax, (metric, ylabel) in zip(axes, metrics.items(), strict=True):
+        for feature_name in args.features:
+            for method in args.methods:
+                rows = [
+                    r
+                    for r in records
+                    if r["features"] == feature_name and r["method"] == method
+                ]
+                k = [r["episodes"] for r in rows]
+                ax.plot(
+                    k,
+                    [r[f"{metric}_mean"] for r in rows],
+                    styles[method],
+                    marker="o",
+                    ms=3,
+                    color=colors[feature_name],
+                    label=f"{labels[method]}, {feature_name}",
+                )
+                ax.fill_between(
+                    k,
+                    [r[f"{metric}_min"] for r in rows],
+                    [r[f"{metric}_max"] for r in rows],
+                    color=colors[feature_name],
+                    alpha=0.12,
+                    lw=0,
+                )
+        ax.set_xscale("log")
+        ax.set_xticks(list(args.budgets), [str(k) for k in args.budgets])
+        ax.minorticks_off()
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("episodes K per learning player")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, which="both")
+    fig.suptitle(
+        f"Gridworld {args.size}x{args.size}, {args.start} start, {args.expert} "
+        f"expert: mean, min-max over seeds {list(args.seeds)}",
         fontsize=10,
     )
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    ax.grid(alpha=0.3, which="both")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     png_path = out_dir / f"{args.run_name}.png"
     atomic_savefig(fig, png_path, dpi=150)

@@ -26,12 +26,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.bc.trainer import BCMetrics, BCTrainer, deduplicate
+from agents.monitor import RunMonitor, resolve_monitor
 from agents.policies import MLPPolicy, PolicyHead, SmallCNNPolicy
 from mail_envs.core import BatchedPolicy
 from mail_wrappers.frozen_opponent import uniform_policy
@@ -104,6 +106,9 @@ def fit_bc_profile(
     *,
     seeds: Sequence[int],
     device: str = "auto",
+    monitor: RunMonitor | None = None,
+    agents: Sequence[str] | None = None,
+    log_name: str = "bc",
 ) -> tuple[tuple[BatchedPolicy, ...], tuple[BCMetrics | None, ...]]:
     """Clone each player on its dataset; the greedy masked profile.
 
@@ -112,23 +117,42 @@ def fit_bc_profile(
         config: The BC settings (default :class:`BCConfig`).
         seeds: One seed per player (head initialization and shuffling).
         device: Torch device (``"auto"``: CUDA when present).
+        monitor: Where each player's trainer logs its epochs
+            (``monitor.logger(f"{agent}/{log_name}")``, see
+            :class:`~agents.bc.trainer.BCTrainer`) and reports progress
+            (stage ``f"{log_name} {agent}"``, epochs of ``max_epochs``). The
+            policies do not depend on it.
+        agents: The players' names in the logs (default ``player_<i>``).
+        log_name: Name of the BC logs and progress stages (DAgger's rounds
+            use ``"bc_round<r>"``).
 
     Returns:
         The policies (uniform for a player without labels) and the BC
         metrics (None for such a player).
 
     Raises:
-        ValueError: If ``seeds`` does not hold one seed per dataset.
+        ValueError: If ``seeds`` (or ``agents``) does not hold one entry per
+            dataset.
     """
     config = config or BCConfig()
+    monitor = resolve_monitor(monitor)
     if len(seeds) != len(datasets):
         raise ValueError(
             f"need one seed per dataset ({len(datasets)}), got {len(seeds)}"
         )
+    names = (
+        [f"player_{i}" for i in range(len(datasets))]
+        if agents is None
+        else list(agents)
+    )
+    if len(names) != len(datasets):
+        raise ValueError(
+            f"need one agent name per dataset ({len(datasets)}), got agents={names!r}"
+        )
     make_head = config.head_fn or default_head
     policies: list[BatchedPolicy] = []
     metrics: list[BCMetrics | None] = []
-    for raw, seed in zip(datasets, seeds, strict=True):
+    for raw, seed, name in zip(datasets, seeds, names, strict=True):
         if raw.num_queries == 0:
             policies.append(uniform_policy)
             metrics.append(None)
@@ -140,6 +164,7 @@ def fit_bc_profile(
         if config.dedupe:
             obs, masks, y, weights = deduplicate(obs, masks, y)
         batches = math.ceil(len(obs) / config.batch_size)
+        logger = monitor.logger(f"{name}/{log_name}")
         trainer = BCTrainer(
             policy=make_head(tuple(obs.shape[1:]), masks.shape[1], int(seed)),
             rng=int(seed),
@@ -149,9 +174,18 @@ def fit_bc_profile(
             **{
                 "validation_fraction": 0.0,
                 "progress_bar": False,
+                "logger": logger,
+                "progress": (
+                    None
+                    if monitor.progress is None
+                    else functools.partial(monitor.report, f"{log_name} {name}")
+                ),
                 **config.trainer_kwargs,
             },
         )
-        metrics.append(trainer.train(obs, masks, y, sample_weights=weights))
+        try:
+            metrics.append(trainer.train(obs, masks, y, sample_weights=weights))
+        finally:
+            logger.close()
         policies.append(trainer.as_policy("greedy"))
     return tuple(policies), tuple(metrics)

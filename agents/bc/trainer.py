@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from stable_baselines3.common.logger import Logger
 from tqdm.auto import tqdm
 
 from agents.bc.checks import (
@@ -277,6 +279,15 @@ class BCTrainer:
         optimizer_kwargs: Keywords of ``torch.optim.Adam`` (default ``lr=1e-3``).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
         progress_bar: Show a tqdm bar over epochs.
+        logger: An SB3 logger (e.g. :meth:`agents.monitor.RunMonitor.logger`)
+            that gets, after every epoch, ``bc/epoch``, ``bc/train_loss``,
+            ``bc/val_loss`` (with a held-out split) and ``bc/seconds`` (since
+            the start of :meth:`train`), dumped with ``step=epoch``. Logging
+            reads numbers training computes anyway: the weights are the same
+            with and without it.
+        progress: Called as ``progress(epoch, max_epochs)`` after every epoch,
+            and ``progress(max_epochs, max_epochs)`` once when early stopping
+            ends training sooner.
 
     Raises:
         TypeError: If ``policy`` is not a :class:`~agents.policies.PolicyHead`,
@@ -306,6 +317,8 @@ class BCTrainer:
         optimizer_kwargs: dict[str, Any] | None = None,
         device: str | torch.device = "auto",
         progress_bar: bool = True,
+        logger: Logger | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if not isinstance(policy, PolicyHead):
             raise TypeError(f"policy must be a PolicyHead, got {type(policy).__name__}")
@@ -346,6 +359,14 @@ class BCTrainer:
                 f"invalid optimizer_kwargs {self.optimizer_kwargs!r}: {exc}"
             ) from exc
         self.progress_bar = bool(progress_bar)
+        if logger is not None and not isinstance(logger, Logger):
+            raise TypeError(
+                f"logger must be a stable_baselines3 Logger, got {type(logger).__name__}"
+            )
+        self.logger = logger
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable, got {progress!r}")
+        self.progress = progress
 
     def as_policy(
         self, mode: Literal["stochastic", "greedy"] = "greedy"
@@ -379,6 +400,20 @@ class BCTrainer:
                 )
         total = weights.sum().item()
         return total_loss / total, total_hits / total
+
+    def _log_epoch(
+        self, epoch: int, train_loss: float, val_loss: float | None, start: float
+    ) -> None:
+        """Record one epoch's numbers in the logger; report progress."""
+        if self.logger is not None:
+            self.logger.record("bc/epoch", epoch)
+            self.logger.record("bc/train_loss", train_loss)
+            if val_loss is not None:
+                self.logger.record("bc/val_loss", val_loss)
+            self.logger.record("bc/seconds", time.perf_counter() - start)
+            self.logger.dump(step=epoch)
+        if self.progress is not None:
+            self.progress(epoch, self.max_epochs)
 
     def train(
         self,
@@ -474,10 +509,12 @@ class BCTrainer:
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")
+                self._log_epoch(epoch, train_history[-1], None, start_time)
                 continue
             val_loss, _ = self._evaluate(*val_data)
             check_finite_loss("held-out loss", val_loss, epoch, self)
             val_history.append(val_loss)
+            self._log_epoch(epoch, train_history[-1], val_loss, start_time)
             bar.set_postfix(
                 train_loss=f"{train_history[-1]:.4f}", val_loss=f"{val_loss:.4f}"
             )
@@ -490,6 +527,8 @@ class BCTrainer:
                     stopped_early = True
                     break
         bar.close()
+        if stopped_early and self.progress is not None:
+            self.progress(self.max_epochs, self.max_epochs)
         if best_state is not None:
             self.policy.load_state_dict(best_state)
 

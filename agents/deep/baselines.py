@@ -51,6 +51,7 @@ class _FixedExplorerBC(InteractiveBC):
                 explorer=self.model_explorer,
                 num_episodes=self.num_games,
                 seed=self.seed,
+                monitor=self.monitor,
             )
         return super().run()
 

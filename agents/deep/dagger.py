@@ -46,6 +46,7 @@ from agents.imitation import (
     InteractiveBC,
     LearnerSession,
 )
+from agents.monitor import RunMonitor
 from mail_envs.core import BatchedPolicy
 
 __all__ = ["DAggerBC", "SwitchablePolicy"]
@@ -82,6 +83,10 @@ class DAggerBC(InteractiveBC):
         seed: Master seed.
         bc: Behaviour-cloning settings (every round clones afresh).
         device: Torch device of BC.
+        monitor: Progress reports and logs (:class:`~agents.monitor.RunMonitor`):
+            stage ``"rounds"`` after every round, the explorer's games as
+            ``"explore <agent> round <r>"``, the intermediate clones' BC logs as
+            ``"<agent>/bc_round<r>"`` and the final clone's as ``"<agent>/bc"``.
 
     Raises:
         ValueError: If ``rounds`` is not a positive integer or exceeds
@@ -99,8 +104,16 @@ class DAggerBC(InteractiveBC):
         seed: int = 0,
         bc: BCConfig | None = None,
         device: str = "auto",
+        monitor: RunMonitor | None = None,
     ) -> None:
-        super().__init__(problem, num_games=num_games, seed=seed, bc=bc, device=device)
+        super().__init__(
+            problem,
+            num_games=num_games,
+            seed=seed,
+            bc=bc,
+            device=device,
+            monitor=monitor,
+        )
         self.rounds = (
             min(4, self.num_games)
             if rounds is None
@@ -140,6 +153,7 @@ class DAggerBC(InteractiveBC):
         steps = [0] * len(sessions)
         for r, round_games in enumerate(games):
             for k, s in enumerate(sessions):
+                s.stage = f"explore {s.agent} round {r}"
                 steps[k] += self.explorer(s).explore(s, round_games).steps
             if r + 1 < len(games):  # the last round's clone is the result's
                 policies, _ = fit_bc_profile(
@@ -147,9 +161,13 @@ class DAggerBC(InteractiveBC):
                     self.bc,
                     seeds=[s.bc_seed for s in sessions],
                     device=self.device,
+                    monitor=self.monitor,
+                    agents=[s.agent for s in sessions],
+                    log_name=f"bc_round{r}",
                 )
                 for switch, policy in zip(self.profile, policies, strict=True):
                     switch.target = policy
+            self.monitor.report("rounds", r + 1, len(games))
         return self._clone(
             sessions,
             [s.dataset() for s in sessions],

@@ -28,9 +28,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.bc.profile import BCConfig
+from agents.common import check_positive_int
 from agents.deep.critic_bonus import BonusConfig
 from agents.deep.explorers import DQNExplorer
 from agents.imitation import Explorer, ImitationProblem, InteractiveBC, LearnerSession
+from agents.monitor import RunMonitor
 
 __all__ = ["BonusConfig", "DQNExploreBC"]
 
@@ -47,6 +49,10 @@ class DQNExploreBC(InteractiveBC):
             (:data:`~agents.deep.explorers.DQN_DEFAULTS`).
         bc: Behaviour-cloning settings.
         device: Torch device of the DQN and BC (``"auto"``: CUDA when present).
+        monitor: Progress reports and logs (:class:`~agents.monitor.RunMonitor`):
+            each explorer's SB3 logs go to ``"<agent>/dqn"``, BC's to
+            ``"<agent>/bc"``.
+        log_interval: The explorer dumps its SB3 logs every this many games.
     """
 
     name = "dqn-explore"
@@ -61,11 +67,23 @@ class DQNExploreBC(InteractiveBC):
         dqn_kwargs: Mapping[str, Any] | None = None,
         bc: BCConfig | None = None,
         device: str = "auto",
+        monitor: RunMonitor | None = None,
+        log_interval: int = 10,
     ) -> None:
-        super().__init__(problem, num_games=num_games, seed=seed, bc=bc, device=device)
+        super().__init__(
+            problem,
+            num_games=num_games,
+            seed=seed,
+            bc=bc,
+            device=device,
+            monitor=monitor,
+        )
         self.bonus = bonus or BonusConfig()
         self.dqn_kwargs = dict(dqn_kwargs or {})
+        self.log_interval = check_positive_int("log_interval", log_interval)
 
     def explorer(self, session: LearnerSession) -> Explorer:
         """The bonus-driven masked DQN."""
-        return DQNExplorer(self.bonus, self.dqn_kwargs, self.device)
+        return DQNExplorer(
+            self.bonus, self.dqn_kwargs, self.device, log_interval=self.log_interval
+        )

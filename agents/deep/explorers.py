@@ -11,7 +11,12 @@
   :class:`~agents.deep.critic_bonus.BonusRebuildCallback`): DQN-Explore.
 
 Both play exactly the number of games asked for; the session's recorder holds
-the learner's labels.
+the learner's labels. Both report the games played to the session's
+:class:`~agents.monitor.RunMonitor` (stage ``session.stage``, about every 1%
+of the games and at the last one); the DQN explorer also logs SB3's own
+``train/``, ``rollout/`` and ``time/`` metrics and its bonus statistics
+(``explore/bonus_mean``, ``explore/num_rebuilds``, ``explore/games``) to
+``monitor.logger(f"{session.agent}/dqn")`` every ``log_interval`` games.
 
 Example:
     >>> from agents.imitation import ImitationProblem, LearnerSession
@@ -29,24 +34,53 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium
 import numpy as np
-from stable_baselines3.common.callbacks import CallbackList, StopTrainingOnMaxEpisodes
+from stable_baselines3.common.callbacks import (
+    BaseCallback,
+    CallbackList,
+    StopTrainingOnMaxEpisodes,
+)
 
 from agents.common import check_positive_int
 from agents.deep.critic_bonus import BonusConfig, BonusRebuildCallback, CriticFeatures
 from agents.deep.masked_dqn import MaskedDQN
 from agents.imitation import Exploration, LearnerSession
+from agents.monitor import RunMonitor, progress_every
 from mail_envs.core import BatchedPolicy
 from mail_wrappers._policy import act_one
 from mail_wrappers.elliptical_reward import EllipticalBonusReward
 from mail_wrappers.frozen_opponent import uniform_policy
 
-__all__ = ["DQN_DEFAULTS", "DQNExplorer", "PolicyExplorer", "uniform_policy"]
+__all__ = [
+    "DQN_DEFAULTS",
+    "DQNExplorer",
+    "ExplorationLogCallback",
+    "PolicyExplorer",
+    "uniform_policy",
+]
+
+
+def game_reporter(
+    monitor: RunMonitor, stage: str, num_games: int
+) -> Callable[[int], None] | None:
+    """``on_game(k)`` reporting ``(stage, k, num_games)`` about every 1% of the games.
+
+    None when the monitor has no progress callback (nothing to call per game).
+    """
+    if monitor.progress is None:
+        return None
+    every = progress_every(num_games)
+
+    def on_game(k: int) -> None:
+        if k % every == 0 or k == num_games:
+            monitor.report(stage, k, num_games)
+
+    return on_game
 
 
 @dataclass(frozen=True)
@@ -68,7 +102,8 @@ class PolicyExplorer:
             mask = np.asarray(obs["action_mask"]).astype(bool)
             return act_one(self.policy, observation, mask, rng, name="explorer")[1]
 
-        return Exploration(steps=session.play(choose, num_games))
+        on_game = game_reporter(session.monitor, session.stage, num_games)
+        return Exploration(steps=session.play(choose, num_games, on_game))
 
 
 #: Explorer defaults (SB3 DQN keywords). ``learn`` gets an upper bound on the
@@ -116,6 +151,55 @@ def moves_per_game(env: gymnasium.Env) -> int:
     return bound
 
 
+class ExplorationLogCallback(BaseCallback):
+    """Logs the explorer's bonus statistics and reports its games (SB3 callback).
+
+    At the end of every ``log_interval``-th game (when SB3's off-policy loop
+    dumps its logs) and of the last game it records ``explore/bonus_mean``
+    (the mean bonus since the previous record), ``explore/num_rebuilds`` and
+    ``explore/games`` in the model's logger; it reports games through
+    ``on_game``. It reads only: the run is the same with and without it.
+
+    Args:
+        rebuilds: The run's :class:`~agents.deep.critic_bonus.BonusRebuildCallback`
+            (its ``bonuses`` and ``rebuild_steps``).
+        log_interval: The ``log_interval`` passed to ``learn``.
+        num_games: The games the run plays (their last one is recorded too).
+        on_game: ``on_game(k)`` after the ``k``-th game, or None.
+    """
+
+    def __init__(
+        self,
+        rebuilds: BonusRebuildCallback,
+        log_interval: int,
+        num_games: int,
+        on_game: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(0)
+        self.rebuilds = rebuilds
+        self.log_interval = check_positive_int("log_interval", log_interval)
+        self.num_games = check_positive_int("num_games", num_games)
+        self.on_game = on_game
+        self.games = 0
+        self._logged_steps = 0
+
+    def _on_step(self) -> bool:
+        for done in np.asarray(self.locals["dones"]).reshape(-1):
+            if not done:
+                continue
+            self.games += 1
+            if self.games % self.log_interval == 0 or self.games == self.num_games:
+                bonuses = self.rebuilds.bonuses[self._logged_steps :]
+                self._logged_steps = len(self.rebuilds.bonuses)
+                if bonuses:
+                    self.logger.record("explore/bonus_mean", float(np.mean(bonuses)))
+                self.logger.record("explore/num_rebuilds", self.rebuilds.num_rebuilds)
+                self.logger.record("explore/games", self.games)
+            if self.on_game is not None:
+                self.on_game(self.games)
+        return True
+
+
 @dataclass(frozen=True)
 class DQNExplorer:
     """DQN-Explore: a masked SB3 DQN rewarded only by its critic-feature bonus.
@@ -124,11 +208,14 @@ class DQNExplorer:
         bonus: The bonus settings (:class:`~agents.deep.critic_bonus.BonusConfig`).
         dqn_kwargs: Overrides of :data:`DQN_DEFAULTS` (SB3 DQN keywords).
         device: Torch device of the DQN (``"auto"``: CUDA when present).
+        log_interval: SB3 dumps its logs (and the bonus statistics) every this
+            many games.
     """
 
     bonus: BonusConfig = field(default_factory=BonusConfig)
     dqn_kwargs: Mapping[str, Any] = field(default_factory=dict)
     device: str = "auto"
+    log_interval: int = 10
 
     def explore(self, session: LearnerSession, num_games: int) -> Exploration:
         """Train the explorer for exactly ``num_games`` games of the session's env.
@@ -153,11 +240,27 @@ class DQNExplorer:
         )
         model.get_env().seed(session.env_seed)  # type: ignore[union-attr]  # first reset
         features.attach(model)
+        logger = session.monitor.logger(f"{session.agent}/dqn")
+        model.set_logger(logger)
         rebuilds = BonusRebuildCallback(env.bonus, self.bonus)
         stop = StopTrainingOnMaxEpisodes(max_episodes=num_games)
+        logs = ExplorationLogCallback(
+            rebuilds,
+            self.log_interval,
+            num_games,
+            game_reporter(session.monitor, session.stage, num_games),
+        )
         # Training stops by games; the step bound only sets SB3's epsilon schedule.
         max_steps = num_games * moves_per_game(session.env)
-        model.learn(total_timesteps=max_steps, callback=CallbackList([rebuilds, stop]))
+        try:
+            model.learn(
+                total_timesteps=max_steps,
+                callback=CallbackList([rebuilds, logs, stop]),
+                log_interval=self.log_interval,
+            )
+            logger.dump(step=model.num_timesteps)  # what the last games recorded
+        finally:
+            logger.close()
         if stop.n_episodes < num_games:
             raise RuntimeError(
                 f"the explorer finished {stop.n_episodes} games in {max_steps} steps, "

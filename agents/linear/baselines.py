@@ -56,6 +56,8 @@ from agents.linear.rollouts import (
     rollout,
 )
 from agents.linear.softmax import behaviour_clone
+from agents.monitor import RunMonitor, resolve_monitor
+from mail_wrappers.recorder import ExpertLabelDataset
 
 __all__ = ["EXPLORER_METHODS", "model_bc", "model_imitation"]
 
@@ -70,6 +72,13 @@ def model_bc(
     num_episodes: int,
     seed: int,
     l2: float = 1e-4,
+    monitor: RunMonitor | None = None,
+    clone: Callable[
+        [int, ExpertLabelDataset, np.random.Generator], tuple[np.ndarray, np.ndarray]
+    ]
+    | None = None,
+    method: str | None = None,
+    info: Mapping[str, Any] | None = None,
 ) -> ImitationResult:
     """Fixed-explorer BC on the problem's model (see the module docstring).
 
@@ -83,6 +92,14 @@ def model_bc(
         seed: Master seed of the run.
         l2: Ridge weight of the BC fit
             (:func:`~agents.linear.softmax.fit_softmax_linear`).
+        monitor: Progress reports (:class:`~agents.monitor.RunMonitor`): stage
+            ``"episodes <learner>"`` once a learner's episodes are sampled (all
+            at once), and ``"players"`` (see :func:`model_imitation`).
+        clone: ``(player, dataset, rng) -> (theta, table)``, another
+            behaviour cloning (see :func:`model_imitation`); ``rng`` is the
+            player's generator, after its episodes were sampled.
+        method: The result's method name (default ``"uniform"``/``"bc"``).
+        info: Extra entries of the result's ``info``.
 
     Returns:
         The :class:`~agents.imitation.ImitationResult`: one dataset and one
@@ -105,27 +122,32 @@ def model_bc(
     if not l2 > 0:
         raise ValueError(f"l2 must be > 0, got {l2!r}")
     setup = model_setup(problem)
+    monitor = resolve_monitor(monitor)
     rngs = [np.random.default_rng(s) for s in spawn_seeds(seed, setup.num_players)]
 
     def explore(i: int, j: int) -> Trajectories:
         profile = list(setup.expert_tables)
         if explorer == "uniform":
             profile[j] = setup.game.uniform_policy(j)
-        return rollout(
+        traj = rollout(
             setup.game,
             profile,
             num_episodes=num_episodes,
             horizon=setup.horizon,
             rng=rngs[i],
         )
+        monitor.report(f"episodes {setup.agents[i]}", num_episodes, num_episodes)
+        return traj
 
     return model_imitation(
         setup,
-        EXPLORER_METHODS[explorer],
+        method or EXPLORER_METHODS[explorer],
         explore,
         seed=seed,
         l2=l2,
-        info={"num_episodes": num_episodes},
+        info={"num_episodes": num_episodes, **(info or {})},
+        monitor=monitor,
+        clone=None if clone is None else lambda i, data: clone(i, data, rngs[i]),
     )
 
 
@@ -137,6 +159,9 @@ def model_imitation(
     seed: int,
     l2: float,
     info: Mapping[str, Any] | None = None,
+    monitor: RunMonitor | None = None,
+    clone: Callable[[int, ExpertLabelDataset], tuple[np.ndarray, np.ndarray]]
+    | None = None,
 ) -> ImitationResult:
     """The model-based per-player loop: explore, label, clone (written once).
 
@@ -152,12 +177,20 @@ def model_imitation(
         seed: The run's master seed (recorded in the datasets).
         l2: Ridge weight of the BC fit.
         info: Extra entries of the result's ``info``.
+        monitor: Progress reports (stage ``"players"``, learners done of all)
+            and one CSV row per learner in ``monitor.logger(f"{agent}/bc")``:
+            ``explore/steps``, ``explore/seconds``, ``bc/num_queries``,
+            ``bc/distinct_states`` and ``bc/seconds``.
+        clone: ``(player, dataset) -> (theta, (S, A_i) table)``, another
+            behaviour cloning (e.g. deep-linear BC); default softmax-linear BC
+            on the setup's features with ridge ``l2``.
 
     Returns:
         The :class:`~agents.imitation.ImitationResult`; ``info`` holds
         ``thetas``, ``horizon``, ``l2``, ``explorers`` and ``info``'s entries.
     """
     game, n = setup.game, setup.num_players
+    monitor = resolve_monitor(monitor)
     labels, steps, thetas, tables, explorers = [], [], [], [], []
     explore_seconds = bc_seconds = 0.0
     for i in range(n):
@@ -181,7 +214,10 @@ def model_imitation(
             },
         )
         cloned = time.perf_counter()
-        theta, table = behaviour_clone(game, i, data, setup.features[i], l2=l2)
+        if clone is None:
+            theta, table = behaviour_clone(game, i, data, setup.features[i], l2=l2)
+        else:
+            theta, table = clone(i, data)
         explore_seconds += cloned - start
         bc_seconds += time.perf_counter() - cloned
         labels.append(data)
@@ -189,6 +225,16 @@ def model_imitation(
         thetas.append(theta)
         tables.append(table)
         explorers.append(setup.agents[j])
+        if monitor.enabled:
+            logger = monitor.logger(f"{setup.agents[i]}/bc")
+            logger.record("explore/steps", traj.num_steps)
+            logger.record("explore/seconds", cloned - start)
+            logger.record("bc/num_queries", data.num_queries)
+            logger.record("bc/distinct_states", data.num_distinct_states)
+            logger.record("bc/seconds", time.perf_counter() - cloned)
+            logger.dump(step=1)
+            logger.close()
+        monitor.report("players", i + 1, n)
     return ImitationResult(
         method=method,
         agents=setup.agents,

@@ -18,9 +18,16 @@ The maps:
 * :func:`relational_features` — ``d = 47`` hand-made Gridworld features
   (directions in 8 compass sectors, adjacency, goal and corner indicators, the
   action's effect); the list is :data:`RELATIONAL_FEATURE_NAMES`;
-* :func:`fit_deep_linear_features` — a learned map: an MLP ``h`` is fitted by
-  behaviour cloning to the expert's actions, and ``phi(s, a) = e_a (x) [h(s), 1]``
-  makes its logits exactly linear in ``phi`` (:func:`deep_linear_features`).
+* :func:`paper_relational_features` — the paper's relational map (Appendix
+  I.1): 20 state concepts (:data:`PAPER_RELATIONAL_CONCEPTS`) tiled over the
+  actions, ``d = 20 A`` (80 for 4 actions), with the published code's sector
+  rule by default;
+* :func:`fit_deep_linear_features` — a learned map: a network ``h`` (default
+  the paper's :func:`deep_linear_head` on
+  :func:`gridworld_board_observations`) is fitted by behaviour cloning to a
+  dataset's (state, expert action) pairs only, and
+  ``phi(s, a) = e_a (x) [h(s), 1]`` makes its logits exactly linear in ``phi``
+  (:func:`deep_linear_features`).
 
 Example:
     >>> from mail_envs.gridworld import make_gridworld_game
@@ -32,7 +39,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -45,12 +52,16 @@ from mail_envs.gridworld import GridworldLayout, gridworld_layout, make_gridworl
 
 __all__ = [
     "COMPASS",
+    "PAPER_RELATIONAL_CONCEPTS",
     "RELATIONAL_FEATURE_NAMES",
     "DeepLinearFeatures",
     "compass_sector",
     "deep_linear_features",
+    "deep_linear_head",
     "fit_deep_linear_features",
+    "gridworld_board_observations",
     "gridworld_layout_of",
+    "paper_relational_features",
     "relational_features",
     "tabular_features",
 ]
@@ -325,6 +336,122 @@ def relational_features(
     return np.ascontiguousarray(phi)
 
 
+#: The 20 state concepts of :func:`paper_relational_features`, in order
+#: (Viano, Freihaut et al., Appendix I.1): the sector from the player to the
+#: opponent and to the goal (8 each), adjacency (one king's step, diagonals
+#: included) to the opponent and to the goal, on the goal, in a corner.
+PAPER_RELATIONAL_CONCEPTS: tuple[str, ...] = (
+    *(f"opponent_{c}" for c in COMPASS),
+    *(f"goal_{c}" for c in COMPASS),
+    "opponent_adjacent",
+    "goal_adjacent",
+    "on_goal",
+    "in_corner",
+)
+
+# Sector slot the published code gives each sign pattern (row as in _SECTOR):
+# its rule "N = 0 or S = 4, then + 2 for east or + 6 for west, mod 8" sends
+# NE and SW to the E slot (2) and SE and NW to the W slot (6).
+_PUBLISHED_SECTOR = np.array(
+    [
+        [6, 0, 2],  # d_row < 0: NW -> W, N, NE -> E
+        [6, -1, 2],  # d_row = 0: W, (same), E
+        [2, 4, 6],  # d_row > 0: SW -> E, S, SE -> W
+    ],
+    dtype=np.int64,
+)
+
+
+def paper_relational_features(
+    game_or_layout: TabularMarkovGame | GridworldLayout,
+    player: int,
+    *,
+    sectors: Literal["published", "compass"] = "published",
+) -> np.ndarray:
+    """The paper's relational Gridworld map: 20 concepts tiled over the actions.
+
+    Viano, Freihaut et al., "Multi-agent imitation learning with function
+    approximation: linear Markov games and beyond", Appendix I.1 (relational
+    features, ``d = 80`` for 4 actions): the 20 binary concepts of
+    :data:`PAPER_RELATIONAL_CONCEPTS` are computed on the state only and
+    copied into the block of the action, ``phi(s, a)[20 a + c] = concept_c(s)``
+    (all other blocks zero), so ``theta`` holds one weight per (action,
+    concept). Unlike :func:`relational_features` there is no bias and nothing
+    about the action's effect.
+
+    Directions are compass sectors of the offset ``target - player`` (row 0 at
+    the top, so "N" is a smaller row), all zero for a zero offset (the goal
+    directions when the player is on it). With ``sectors="published"`` (the
+    default, as in ``state_action_feature_map_tiled_relational`` of the
+    published code that produced the paper's figures) the diagonal sectors
+    fold onto the straight ones: NE and SW light the ``E`` slot, SE and NW
+    the ``W`` slot, so only the N, E, S, W slots are ever used.
+    ``sectors="compass"`` gives each of the 8 sign patterns its own slot
+    (:func:`compass_sector`), as the paper's text describes.
+
+    Args:
+        game_or_layout: A Gridworld model (layout recovered with
+            :func:`gridworld_layout_of`) or a ``GridworldLayout``.
+        player: 0 or 1; the opponent is the other player.
+        sectors: ``"published"`` or ``"compass"`` (see above).
+
+    Returns:
+        ``(S, A, 20 A)`` float64 array of 0/1.
+
+    Raises:
+        ValueError: If ``player`` is not 0 or 1, ``sectors`` is unknown, or the
+            game is not a Gridworld.
+
+    Example:
+        >>> from mail_envs.gridworld import PUBLISHED_STARTS, gridworld_layout
+        >>> layout = gridworld_layout(3, starts=PUBLISHED_STARTS)
+        >>> phi = paper_relational_features(layout, player=0)
+        >>> phi.shape
+        (72, 4, 80)
+        >>> start = phi[layout.start_state, 1]  # action 1 (right): block 1
+        >>> [PAPER_RELATIONAL_CONCEPTS[c] for c in np.flatnonzero(start) - 20]
+        ['opponent_W', 'goal_E', 'opponent_adjacent']
+    """
+    if sectors not in ("published", "compass"):
+        raise ValueError(f"sectors must be 'published' or 'compass', got {sectors!r}")
+    layout = (
+        gridworld_layout_of(game_or_layout)
+        if isinstance(game_or_layout, TabularMarkovGame)
+        else game_or_layout
+    )
+    player = _check_player(2, player)
+    table = _PUBLISHED_SECTOR if sectors == "published" else _SECTOR
+    size = layout.size
+    goal = np.asarray(layout.goal, dtype=np.int64)
+    pos = layout.positions(np.arange(layout.num_states))  # (S, 2, 2)
+    me, opp = pos[:, player], pos[:, 1 - player]
+
+    def sector_one_hot(delta: np.ndarray) -> np.ndarray:
+        d = np.sign(delta)
+        return table[d[:, 0] + 1, d[:, 1] + 1][:, None] == np.arange(8)
+
+    def adjacent(delta: np.ndarray) -> np.ndarray:
+        return (np.abs(delta).max(axis=1) == 1)[:, None]
+
+    corner = (0, size - 1)
+    concepts = np.concatenate(
+        [
+            sector_one_hot(opp - me),
+            sector_one_hot(goal - me),
+            adjacent(opp - me),
+            adjacent(goal - me),
+            np.all(me == goal, axis=1)[:, None],
+            (np.isin(me[:, 0], corner) & np.isin(me[:, 1], corner))[:, None],
+        ],
+        axis=1,
+    ).astype(np.float64)  # (S, 20)
+    num_a = layout.num_actions
+    # phi[s, a, b * 20 + c] = [a == b] * concepts[s, c]
+    return np.einsum("ab,sc->sabc", np.eye(num_a), concepts).reshape(
+        layout.num_states, num_a, num_a * concepts.shape[1]
+    )
+
+
 def deep_linear_features(head: PolicyHead, observations: np.ndarray) -> np.ndarray:
     """Deep-linear features ``phi(s, a) = e_a (x) [h(s), 1]`` of a trained head.
 
@@ -348,6 +475,7 @@ def deep_linear_features(head: PolicyHead, observations: np.ndarray) -> np.ndarr
         TypeError: If ``head`` has no ``embed``/``output``.
 
     Example:
+        >>> from agents.policies import MLPPolicy
         >>> head = MLPPolicy(observation_shape=(3,), num_actions=2, hidden_sizes=(4,), seed=0)
         >>> deep_linear_features(head, np.eye(3, dtype=np.float32)).shape
         (3, 2, 10)
@@ -372,6 +500,83 @@ def deep_linear_features(head: PolicyHead, observations: np.ndarray) -> np.ndarr
     return np.einsum("ac,bk->back", eye, h1).reshape(len(h1), num_a, -1)
 
 
+def gridworld_board_observations(
+    game_or_layout: TabularMarkovGame | GridworldLayout,
+) -> np.ndarray:
+    """The grid of every Gridworld state: 1 on player_0's cell, 2 on player_1's.
+
+    The input of the paper's deep-linear policy (the published code's
+    ``array_state_representation``, one ``size x size`` plane, the same for
+    both players). Unlike one-hot state indices it lets a network generalize
+    from the states of a dataset to the others.
+
+    Args:
+        game_or_layout: A Gridworld model or its ``GridworldLayout``.
+
+    Returns:
+        ``(S, size, size)`` float32 array.
+
+    Example:
+        >>> from mail_envs.gridworld import PUBLISHED_STARTS, gridworld_layout
+        >>> layout = gridworld_layout(3, starts=PUBLISHED_STARTS)
+        >>> gridworld_board_observations(layout)[layout.start_state].tolist()
+        [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+    layout = (
+        gridworld_layout_of(game_or_layout)
+        if isinstance(game_or_layout, TabularMarkovGame)
+        else game_or_layout
+    )
+    c0, c1 = layout.cells(np.arange(layout.num_states))
+    board = np.zeros((layout.num_states, layout.num_cells), dtype=np.float32)
+    rows = np.arange(layout.num_states)
+    board[rows, c0] = 1.0
+    board[rows, c1] = 2.0
+    return board.reshape(layout.num_states, layout.size, layout.size)
+
+
+def deep_linear_head(
+    observation_shape: tuple[int, ...] | list[int],
+    num_actions: int,
+    *,
+    width: int = 12,
+    seed: int | None = None,
+) -> MLPPolicy:
+    """The paper's "deep linear" policy: linear layers with layer norms, no activation.
+
+    ``flatten(o) -> Linear(width) -> LayerNorm -> Linear(width // 2) ->
+    LayerNorm`` is ``embed`` (``h``), then a linear ``output`` layer gives the
+    logits (Viano, Freihaut et al., Appendix I.1; the published code's
+    ``LinearPolicy`` with ``hidden_dim=12``: 9 -> 12 -> 6 -> 4 on the 3x3
+    board, 262 parameters): an :class:`~agents.policies.MLPPolicy` with
+    ``activation="identity"`` and ``layer_norm=True``.
+
+    Args:
+        observation_shape: Shape of one observation (flattened on input).
+        num_actions: Number of actions.
+        width: Width of the first hidden layer (the second is ``width // 2``).
+        seed: Seed of the parameter initialization (None: global torch RNG).
+
+    Raises:
+        ValueError: If ``width`` is not an int >= 2.
+
+    Example:
+        >>> head = deep_linear_head((3, 3), 4, seed=0)
+        >>> sum(p.numel() for p in head.parameters())
+        262
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or width < 2:
+        raise ValueError(f"width must be an int >= 2, got {width!r}")
+    return MLPPolicy(
+        observation_shape,
+        num_actions,
+        hidden_sizes=(width, width // 2),
+        activation="identity",
+        layer_norm=True,
+        seed=seed,
+    )
+
+
 @dataclass(frozen=True)
 class DeepLinearFeatures:
     """A learned deep-linear feature map and how it was fitted.
@@ -380,83 +585,100 @@ class DeepLinearFeatures:
         features: ``(S, A, A * (k + 1))`` array ``phi(s, a) = e_a (x) [h(s), 1]``.
         theta: ``(A * (k + 1),)`` parameters with ``theta^T phi(s, a)`` equal to
             the fitted head's logits (the BC policy is linear in ``phi``).
-        head: The fitted :class:`~agents.policies.MLPPolicy` (``h`` = ``embed``).
+        head: The fitted head (``h`` = its ``embed``).
         metrics: The behaviour-cloning metrics of the fit.
     """
 
     features: np.ndarray
     theta: np.ndarray
-    head: MLPPolicy
+    head: PolicyHead
     metrics: BCMetrics
 
 
 def fit_deep_linear_features(
     game: TabularMarkovGame,
     player: int,
-    expert: np.ndarray,
+    states: np.ndarray,
+    actions: np.ndarray,
     *,
     rng: np.random.Generator | int,
-    states: np.ndarray | None = None,
-    embedding_size: int = 16,
-    hidden_sizes: tuple[int, ...] = (64,),
+    observations: np.ndarray | None = None,
+    head: PolicyHead | None = None,
     device: str | torch.device = "auto",
     trainer_kwargs: dict[str, Any] | None = None,
 ) -> DeepLinearFeatures:
-    """Learn ``h`` by behaviour cloning and return ``phi(s, a) = e_a (x) [h(s), 1]``.
+    """Learn ``h`` by BC on a dataset and return ``phi(s, a) = e_a (x) [h(s), 1]``.
 
-    An MLP ``o -> hidden_sizes -> embedding_size -> A`` is trained on the
-    player's observations (``game.all_observations(player)``) to predict the
-    expert (soft labels from the expert's policy table), and its last hidden
-    layer becomes the representation ``h``: the deep-linear feature map used
-    when a fixed hand-made map is not available (the "beyond linear" setting of
-    Viano, Freihaut et al.). Features are returned for every state, also those
-    not in ``states``.
+    The head (default :func:`deep_linear_head`, the paper's deep-linear
+    policy) is trained by cross-entropy on the dataset's ``(state, expert
+    action)`` pairs only — the data a BC learner has —, and its last hidden
+    layer becomes the representation ``h``: the deep-linear map of Viano,
+    Freihaut et al. ("beyond linear" features learned from the data). Nothing
+    about the expert outside the dataset reaches the map; features are then
+    evaluated on every state.
 
     Args:
         game: The model (any :class:`TabularMarkovGame`).
         player: Player index.
-        expert: ``(S, A_i)`` expert policy table of the player (e.g. an
-            equilibrium policy); rows are the BC soft labels.
+        states: ``(N,)`` state indices of the dataset (repeats allowed).
+        actions: ``(N,)`` the expert's actions in them (hard labels).
         rng: Generator or seed (parameter init and the BC shuffling).
-        states: State indices to train on (default: all states).
-        embedding_size: Width ``k`` of ``h``.
-        hidden_sizes: Hidden layers before the embedding.
+        observations: ``(S, ...)`` observation of every state for the head
+            (default ``game.all_observations(player)``, the one-hot states;
+            for the Gridworld the paper uses
+            :func:`gridworld_board_observations`).
+        head: An untrained head with ``embed`` and a linear ``output`` layer
+            (default: ``deep_linear_head`` seeded from ``rng``).
         device: ``"auto"`` (CUDA when available) or a torch device.
         trainer_kwargs: Extra keywords for :class:`~agents.bc.BCTrainer`
-            (default: ``max_epochs=300``, ``validation_fraction=0``,
+            (default: ``max_epochs=500``, ``validation_fraction=0``,
             ``batch_size=64``, ``optimizer_kwargs={"lr": 3e-3}``, no progress bar).
 
     Returns:
         The :class:`DeepLinearFeatures`.
 
     Raises:
-        ValueError: If ``expert`` is not a valid ``(S, A_i)`` policy of the
-            player or ``states`` is out of range.
+        ValueError: If ``states`` and ``actions`` are not equal-length non-empty
+            1-D arrays of states in ``[0, S)`` and legal actions, or
+            ``observations`` has not one row per state.
     """
     player = _check_player(game.num_players, player)
-    table = game.policy_table(player, np.asarray(expert, dtype=np.float64))
-    idx = (
-        np.arange(game.num_states)
-        if states is None
-        else np.asarray(states, dtype=np.int64)
-    )
-    if idx.ndim != 1 or idx.size == 0 or np.any((idx < 0) | (idx >= game.num_states)):
+    idx = np.asarray(states)
+    acts = np.asarray(actions)
+    if (
+        idx.ndim != 1
+        or idx.size == 0
+        or acts.shape != idx.shape
+        or not np.issubdtype(idx.dtype, np.integer)
+        or not np.issubdtype(acts.dtype, np.integer)
+        or np.any((idx < 0) | (idx >= game.num_states))
+    ):
         raise ValueError(
-            f"states must be a non-empty 1-D array of indices in [0, {game.num_states}), "
-            f"got {states!r}"
+            f"states must be a non-empty 1-D array of indices in [0, {game.num_states}) "
+            f"with one integer action each, got states {states!r} and actions "
+            f"{actions!r}"
+        )
+    mask = game.legal_masks[player]
+    if np.any((acts < 0) | (acts >= mask.shape[1])) or not np.all(mask[idx, acts]):
+        raise ValueError(f"actions must be legal in their states, got {actions!r}")
+    obs = game.all_observations(player) if observations is None else observations
+    obs = np.asarray(obs, dtype=np.float32)
+    if obs.shape[0] != game.num_states:
+        raise ValueError(
+            f"observations must have one row per state ({game.num_states}), "
+            f"got shape {obs.shape}"
         )
     generator = (
         rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     )
-    observations = game.all_observations(player)
-    head = MLPPolicy(
-        observation_shape=observations.shape[1:],
-        num_actions=game.num_actions[player],
-        hidden_sizes=(*hidden_sizes, embedding_size),
-        seed=int(generator.integers(2**31)),
-    )
+    if head is None:
+        head = deep_linear_head(
+            obs.shape[1:],
+            game.num_actions[player],
+            seed=int(generator.integers(2**31)),
+        )
     kwargs: dict[str, Any] = {
-        "max_epochs": 300,
+        "max_epochs": 500,
         "validation_fraction": 0.0,
         "batch_size": 64,
         "optimizer_kwargs": {"lr": 3e-3},
@@ -466,12 +688,13 @@ def fit_deep_linear_features(
     trainer = BCTrainer(
         policy=head, rng=generator, device=resolve_device(device), **kwargs
     )
-    metrics = trainer.train(
-        observations[idx], game.legal_masks[player][idx], table[idx]
-    )
-    features = deep_linear_features(head, observations)
-    weight = head.output.weight.detach().double().cpu().numpy()
-    bias = head.output.bias.detach().double().cpu().numpy()
+    metrics = trainer.train(obs[idx], mask[idx], acts.astype(np.int64))
+    features = deep_linear_features(head, obs)
+    output = head.output
+    if not isinstance(output, torch.nn.Linear):
+        raise TypeError(f"head.output must be a torch.nn.Linear, got {output!r}")
+    weight = output.weight.detach().double().cpu().numpy()
+    bias = output.bias.detach().double().cpu().numpy()
     theta = np.concatenate([weight, bias[:, None]], axis=1).reshape(-1)
     return DeepLinearFeatures(
         features=features, theta=theta, head=head, metrics=metrics

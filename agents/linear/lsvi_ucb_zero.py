@@ -73,6 +73,7 @@ from agents.linear.rollouts import (
     sample_next_states,
     terminal_mask,
 )
+from agents.monitor import RunMonitor, progress_every, resolve_monitor
 from mail_envs.core import TabularMarkovGame
 from mail_wrappers.elliptical import sherman_morrison_update
 from mail_wrappers.recorder import ExpertLabelDataset
@@ -205,6 +206,8 @@ class LSVIUCBZero:
         features: np.ndarray,
         *,
         explorer: int,
+        monitor: RunMonitor | None = None,
+        label: str | None = None,
     ) -> LSVIExploration:
         """Run ``K`` episodes of LSVI-UCB-ZERO and label the other players.
 
@@ -214,6 +217,14 @@ class LSVIUCBZero:
                 time-indexed ``(T, S, A_j)``; the explorer's is ignored.
             features: ``(S, A_explorer, d)`` explorer features ``phi(s, a)``.
             explorer: The exploring player.
+            monitor: Progress and logs (:class:`~agents.monitor.RunMonitor`),
+                about every 1% of the episodes and at the last: stage
+                ``"episodes <label>"`` and, in ``monitor.logger(f"{label}/lsvi")``,
+                ``lsvi/episode``, ``lsvi/steps`` (explorer steps so far),
+                ``lsvi/episode_length`` and ``lsvi/optimistic_value`` (the
+                optimistic ``V_0`` of the episode's initial state), dumped with
+                ``step=episode``. The run does not depend on it.
+            label: Names the stage and the logs (default ``player_<explorer>``).
 
         Returns:
             The :class:`LSVIExploration`.
@@ -252,6 +263,11 @@ class LSVIUCBZero:
         initial = sample_categorical(
             np.broadcast_to(game.initial_distribution, (big_k, num_s)), rng
         )
+
+        monitor = resolve_monitor(monitor)
+        label = f"player_{int(explorer)}" if label is None else label
+        logger = monitor.logger(f"{label}/lsvi")
+        report_every = progress_every(big_k)
 
         def optimistic_q() -> np.ndarray:
             """Optimistic Q of every state under the data so far (in place arrays)."""
@@ -298,6 +314,17 @@ class LSVIUCBZero:
                 counts[h] += 1
                 states[k, h + 1 :] = nxt
                 s = nxt
+            if (k + 1) % report_every == 0 or k + 1 == big_k:
+                if monitor.enabled:
+                    logger.record("lsvi/episode", k + 1)
+                    logger.record("lsvi/steps", int(counts.sum()))
+                    logger.record("lsvi/episode_length", int(alive[k].sum()))
+                    logger.record(
+                        "lsvi/optimistic_value", float(q[0, int(initial[k])].max())
+                    )
+                    logger.dump(step=k + 1)
+                monitor.report(f"episodes {label}", k + 1, big_k)
+        logger.close()
 
         trajectories = Trajectories(states=states, actions=actions, alive=alive)
         final_q = optimistic_q()
@@ -340,6 +367,9 @@ class LSVIUCBZeroBC:
         beta: Bonus scale (paper: 10).
         ridge: Ridge ``lambda`` (paper: 0.1).
         l2: Ridge weight of the BC fit.
+        monitor: Progress reports and logs (:class:`~agents.monitor.RunMonitor`):
+            each learner's exploration as stage ``"episodes <learner>"`` and
+            logs ``"<learner>/lsvi"`` (see :meth:`LSVIUCBZero.explore`).
 
     Raises:
         ValueError: If the problem has no model or linear setup (or they are
@@ -373,8 +403,10 @@ class LSVIUCBZeroBC:
         beta: float = 10.0,
         ridge: float = 0.1,
         l2: float = 1e-4,
+        monitor: RunMonitor | None = None,
     ) -> None:
         self.setup = model_setup(problem)
+        self.monitor = resolve_monitor(monitor)
         self.problem = problem
         self.num_episodes = check_positive_int("num_episodes", num_episodes)
         # Validate once through the explorer's constructor.
@@ -419,7 +451,12 @@ class LSVIUCBZeroBC:
                 seed=self.player_seeds[i],
             )
             out = explorer.explore(
-                setup.game, setup.expert_tables, setup.features[j], explorer=j
+                setup.game,
+                setup.expert_tables,
+                setup.features[j],
+                explorer=j,
+                monitor=self.monitor,
+                label=setup.agents[i],
             )
             return out.trajectories
 
@@ -434,4 +471,5 @@ class LSVIUCBZeroBC:
                 "beta": self.beta,
                 "ridge": self.ridge,
             },
+            monitor=self.monitor,
         )

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -50,13 +52,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import mail_envs
 from agents.bc.profile import BCConfig
 from agents.common import check_positive_int, resolve_device
+from agents.io import save_profile
 from agents.methods import METHODS, make_algorithm
+from agents.monitor import RunMonitor
+from agents.pipeline import workers
 from agents.pipeline.games import GAME_SPECS
+from agents.pipeline.progress import SweepProgress
 from agents.pipeline.records import (
     FailedRun,
     PipelineResult,
@@ -65,7 +70,6 @@ from agents.pipeline.records import (
     run_name,
     write_run_file,
 )
-from agents.pipeline.workers import mp_context, start_worker, terminate_pool
 
 __all__ = ["Pipeline", "SweepFailedError"]
 
@@ -131,6 +135,15 @@ class Pipeline:
             Interrupted, :meth:`run` cancels the jobs not yet started but
             leaves the executor's workers alone: stopping running jobs, and
             ending the workers if this process dies, is the caller's business.
+            :class:`~agents.pipeline.executors.RayExecutor` runs them on Ray.
+        tensorboard: A folder for TensorBoard logs of every run
+            (``<tensorboard>/<game>/<run>/<player>/{dqn,bc}``), beside the CSV
+            logs that :meth:`run` always writes under ``out_dir/logs``.
+            Needs the ``tensorboard`` package.
+        save_policies: :meth:`run` also saves every learned profile under
+            ``out_dir/policies/<run>/`` (:func:`agents.io.save_profile`:
+            safetensors + JSON, loadable as opponents with
+            :func:`agents.io.load_profile`).
 
     Raises:
         ValueError: If the game, a method, a budget, a seed, an option or a
@@ -154,6 +167,8 @@ class Pipeline:
         threads: int | None = None,
         bc: BCConfig | None = None,
         executor: Executor | None = None,
+        tensorboard: str | os.PathLike[str] | None = None,
+        save_policies: bool = False,
     ) -> None:
         if game not in GAME_SPECS:
             raise ValueError(f"game must be one of {sorted(GAME_SPECS)}, got {game!r}")
@@ -217,6 +232,16 @@ class Pipeline:
                 f"executor must be a concurrent.futures.Executor, got {executor!r}"
             )
         self.executor = executor
+        self.tensorboard = None if tensorboard is None else Path(tensorboard)
+        if (
+            self.tensorboard is not None
+            and importlib.util.find_spec("tensorboard") is None
+        ):
+            raise ValueError(
+                f"tensorboard {str(tensorboard)!r}: TensorBoard logs need the "
+                "tensorboard package (pip install tensorboard)"
+            )
+        self.save_policies = bool(save_policies)
 
     def config(self) -> dict[str, Any]:
         """The settings, as recorded in the result."""
@@ -235,6 +260,8 @@ class Pipeline:
             "executor": None if self.executor is None else type(self.executor).__name__,
             "bc": _plain(self.bc),
             "method_options": _plain(self.method_options),
+            "tensorboard": None if self.tensorboard is None else str(self.tensorboard),
+            "save_policies": self.save_policies,
             "package_version": mail_envs.__version__,
         }
 
@@ -294,7 +321,12 @@ class Pipeline:
 
     @staticmethod
     def clear_records(out_dir: str | os.PathLike[str]) -> int:
-        """Delete the run files in ``out_dir/records``; returns how many."""
+        """Delete the run files in ``out_dir/records``, and the runs' logs and
+        saved policies (``out_dir/logs``, ``out_dir/policies``); returns how
+        many run files."""
+        for tree in ("logs", "policies"):
+            if (Path(out_dir) / tree).is_dir():
+                shutil.rmtree(Path(out_dir) / tree)
         folder = Path(out_dir) / "records"
         if not folder.is_dir():
             return 0
@@ -368,13 +400,20 @@ class Pipeline:
             self.augment,
             self.threads,
             self.bc,
+            out_dir=None if folder is None else str(folder.parent),
+            tensorboard_dir=None if self.tensorboard is None else str(self.tensorboard),
+            save_policies=self.save_policies,
         )
-        with tqdm(
+        in_process = self.executor is None and (self.workers == 1 or len(todo) <= 1)
+        slots = 1 if in_process else self._slots(len(todo))
+        with SweepProgress(
+            todo,
+            slots=slots,
+            done=len(records),
             total=len(jobs),
-            initial=len(records),
             desc=f"mail-gym {self.game}",
-            disable=not self.progress,
-        ) as bar:
+            enabled=self.progress,
+        ) as progress:
 
             def finish(job: Job, outcome: RunRecord | FailedRun) -> None:
                 if isinstance(outcome, RunRecord):
@@ -383,10 +422,15 @@ class Pipeline:
                     failures[job] = outcome
                 if folder is not None:
                     write_run_file(folder, outcome, config)
-                bar.update(1)
+                progress.finished(
+                    job,
+                    outcome.wall_seconds if isinstance(outcome, RunRecord) else None,
+                )
 
-            if self.executor is None and (self.workers == 1 or len(todo) <= 1):
+            if in_process:
+                run = dataclasses.replace(run, progress=progress.report)
                 for job in todo:
+                    progress.started(job)
                     try:
                         outcome: RunRecord | FailedRun = run(job)
                     except Exception as exc:
@@ -398,18 +442,7 @@ class Pipeline:
                 if self.executor is not None:
                     _run_on(self.executor, run, todo, finish)
                 else:
-                    pool = ProcessPoolExecutor(
-                        max_workers=min(self.workers, len(todo)),
-                        mp_context=mp_context(self.device, run.threads),
-                        initializer=start_worker,
-                        initargs=(os.getpid(),),
-                    )
-                    try:
-                        _run_on(pool, run, todo, finish)
-                        pool.shutdown(wait=True)
-                    except BaseException:
-                        terminate_pool(pool)
-                        raise
+                    self._run_pool(run, todo, finish, progress)
         result = PipelineResult(
             self.game,
             tuple(records[job] for job in jobs if job in records),
@@ -419,6 +452,44 @@ class Pipeline:
         if failures:
             raise SweepFailedError(result, [failures[j] for j in jobs if j in failures])
         return result
+
+    def _slots(self, num_jobs: int) -> int:
+        """How many runs execute at once (for the ETA)."""
+        capacity = self.workers
+        if self.executor is not None:
+            capacity = int(
+                getattr(self.executor, "max_workers", None)
+                or getattr(self.executor, "_max_workers", None)
+                or 1
+            )
+        return max(1, min(capacity, num_jobs))
+
+    def _run_pool(
+        self,
+        run: _JobRunner,
+        todo: Sequence[Job],
+        finish: Callable[[Job, RunRecord | FailedRun], None],
+        progress: SweepProgress,
+    ) -> None:
+        """Run ``todo`` in this sweep's own worker processes; relay their reports."""
+        context = workers.mp_context(self.device, run.threads)
+        reports = context.Queue()
+        relay = workers.ReportRelay(reports, progress.report)
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(todo)),
+            mp_context=context,
+            initializer=workers.start_worker,
+            initargs=(os.getpid(), reports),
+        )
+        relay.start()
+        try:
+            _run_on(pool, run, todo, finish)
+            pool.shutdown(wait=True)
+        except BaseException:
+            workers.terminate_pool(pool)
+            raise
+        finally:
+            relay.stop()
 
 
 def _run_on(
@@ -496,7 +567,14 @@ def _qualified_name(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class _JobRunner:
-    """Runs one ``(method, budget, seed)`` job; picklable for worker processes."""
+    """Runs one ``(method, budget, seed)`` job; picklable for worker processes.
+
+    With an ``out_dir`` it logs the run under ``out_dir/logs/<run>`` (and
+    ``tensorboard_dir/<game>/<run>``) and, with ``save_policies``, saves the
+    learned profile under ``out_dir/policies/<run>``. Its in-run reports go to
+    ``progress`` (in this process) or to the worker's report queue
+    (:func:`agents.pipeline.workers.report`).
+    """
 
     game: str
     game_options: tuple[tuple[str, Any], ...]
@@ -505,8 +583,28 @@ class _JobRunner:
     augment: bool
     threads: int | None
     bc: BCConfig | None = None
+    out_dir: str | None = None
+    tensorboard_dir: str | None = None
+    save_policies: bool = False
+    progress: Callable[[Job, str, int, int], None] | None = None
 
-    def __call__(self, job: tuple[str, int, int]) -> RunRecord:
+    def monitor(self, job: Job) -> RunMonitor:
+        """The run's monitor: its log folders and where its reports go."""
+        name = run_name(*job)
+        sink = self.progress or workers.report
+
+        def report(stage: str, done: int, total: int) -> None:
+            sink(job, stage, done, total)
+
+        return RunMonitor(
+            None if self.out_dir is None else Path(self.out_dir) / "logs" / name,
+            tensorboard_dir=None
+            if self.tensorboard_dir is None
+            else Path(self.tensorboard_dir) / self.game / name,
+            progress=report,
+        )
+
+    def __call__(self, job: Job) -> RunRecord:
         method, budget, seed = job
         if self.threads is not None:
             torch.set_num_threads(self.threads)
@@ -514,21 +612,34 @@ class _JobRunner:
         options = dict(self.game_options)
         start = time.perf_counter()
         problem = spec.problem(options)
-        algorithm = make_algorithm(
-            method,
-            problem,
-            budget=budget,
-            seed=seed,
-            bc=spec.bc(self.augment) if self.bc is None else self.bc,
-            device=self.device,
-            options=self.method_options.get(method),
-        )
-        result = algorithm.run()
+        with self.monitor(job) as monitor:
+            algorithm = make_algorithm(
+                method,
+                problem,
+                budget=budget,
+                seed=seed,
+                bc=spec.bc(self.augment) if self.bc is None else self.bc,
+                device=self.device,
+                options=self.method_options.get(method),
+                monitor=monitor,
+            )
+            result = algorithm.run()
         evaluation = spec.evaluation(problem, result, seed, options)
+        wall_seconds = time.perf_counter() - start
+        if self.save_policies and self.out_dir is not None:
+            save_profile(
+                result.policies,
+                Path(self.out_dir) / "policies" / run_name(*job),
+                agents=problem.agents,
+                game_config={
+                    "game": self.game,
+                    "game_id": spec.game_id,
+                    "options": _plain(options),
+                    "env_kwargs": _plain(getattr(problem.env_fn, "keywords", {})),
+                },
+                game=problem.model,
+                metadata={"method": method, "budget": budget, "seed": seed},
+            )
         return RunRecord.from_result(
-            result,
-            evaluation,
-            budget=budget,
-            seed=seed,
-            wall_seconds=time.perf_counter() - start,
+            result, evaluation, budget=budget, seed=seed, wall_seconds=wall_seconds
         )

@@ -4,7 +4,9 @@
 * :func:`start_worker` — the pool's initializer: a worker ignores SIGINT, takes
   SIGTERM's default action and dies with its parent
   (``prctl(PR_SET_PDEATHSIG)`` on Linux, a watchdog thread elsewhere);
-* :func:`terminate_pool` — cancel the queued jobs and end the workers now.
+* :func:`terminate_pool` — cancel the queued jobs and end the workers now;
+* :func:`report` and :class:`ReportRelay` — a run's progress reports, from a
+  worker's queue to the sweep's progress bar.
 
 Example:
     >>> mp_context("cpu", 1).get_start_method() in ("fork", "spawn")
@@ -16,17 +18,24 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from tqdm import std as tqdm_std
 
 from agents.common import resolve_device
 
-__all__ = ["mp_context", "start_worker", "terminate_pool"]
+__all__ = ["ReportRelay", "mp_context", "report", "start_worker", "terminate_pool"]
+
+#: ``"reports"``: the queue this worker's runs report their progress to (None:
+#: not a worker of a sweep's own pool, e.g. a Ray task; the reports are dropped).
+_WORKER: dict[str, Any] = {"reports": None}
 
 
 def mp_context(device: str, threads: int | None) -> multiprocessing.context.BaseContext:
@@ -45,7 +54,7 @@ def mp_context(device: str, threads: int | None) -> multiprocessing.context.Base
     return multiprocessing.get_context("spawn")
 
 
-def start_worker(parent_pid: int) -> None:
+def start_worker(parent_pid: int, reports: Any = None) -> None:
     """Initializer of the sweep's worker processes: tie each to its parent.
 
     The worker ignores SIGINT (Ctrl-C reaches the terminal's whole process
@@ -58,7 +67,10 @@ def start_worker(parent_pid: int) -> None:
 
     Args:
         parent_pid: The pid of the process that runs the sweep.
+        reports: A multiprocessing queue for the runs' progress reports
+            (:func:`report`), read by the sweep's :class:`ReportRelay`.
     """
+    _WORKER["reports"] = reports
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # tqdm's default lock holds a named semaphore under spawn, which a
@@ -121,3 +133,54 @@ def terminate_pool(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
             process.join(timeout)
     if manager is not None:
         manager.join(timeout)
+
+
+def report(job: tuple[str, int, int], stage: str, done: int, total: int) -> None:
+    """Send a run's progress report to the sweep (dropped outside its workers)."""
+    reports = _WORKER["reports"]
+    if reports is None:
+        return
+    try:
+        reports.put_nowait((job, stage, int(done), int(total)))
+    except (ValueError, OSError, queue.Full):  # the queue is closed: the sweep ends
+        pass
+
+
+class ReportRelay:
+    """A daemon thread that hands the workers' reports to ``callback``.
+
+    Args:
+        reports: The queue the workers report to (:func:`start_worker`).
+        callback: ``(job, stage, done, total) -> None``.
+    """
+
+    def __init__(
+        self,
+        reports: Any,
+        callback: Callable[[tuple[str, int, int], str, int, int], None],
+    ) -> None:
+        self.reports = reports
+        self.callback = callback
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._relay, name="reports", daemon=True)
+
+    def start(self) -> None:
+        """Start relaying."""
+        self._thread.start()
+
+    def _relay(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job, stage, done, total = self.reports.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            except Exception:  # a worker died mid-write, or the queue closed
+                return
+            self.callback(tuple(job), stage, done, total)
+
+    def stop(self) -> None:
+        """Stop relaying and close the queue (reports still queued are dropped)."""
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        self.reports.close()
+        self.reports.cancel_join_thread()

@@ -67,6 +67,7 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "gelu": nn.GELU,
+    "identity": nn.Identity,
 }
 
 
@@ -329,7 +330,10 @@ class MLPPolicy(PolicyHead):
         observation_shape: Shape of one observation (flattened on input).
         num_actions: Number of actions.
         hidden_sizes: Widths of the hidden layers (at least one).
-        activation: ``"relu"``, ``"tanh"`` or ``"gelu"``.
+        activation: ``"relu"``, ``"tanh"``, ``"gelu"`` or ``"identity"``.
+        layer_norm: A LayerNorm after every hidden linear layer (with
+            ``"identity"``, the paper's "deep linear" network: the layer norms
+            are its only non-linearity).
         seed: Seed of the parameter initialization (None: global torch RNG).
 
     Example:
@@ -347,18 +351,25 @@ class MLPPolicy(PolicyHead):
         *,
         hidden_sizes: Sequence[int] = (64, 64),
         activation: str = "relu",
+        layer_norm: bool = False,
         seed: int | None = None,
     ) -> None:
         super().__init__(observation_shape, num_actions)
         self.hidden_sizes = _check_shape("hidden_sizes", hidden_sizes)
         act = _check_activation(activation)
+        if not isinstance(layer_norm, bool):
+            raise TypeError(f"layer_norm must be a bool, got {layer_norm!r}")
         self.activation = activation
+        self.layer_norm = layer_norm
         self.seed = seed
         sizes = (math.prod(self.observation_shape), *self.hidden_sizes)
         with _seeded(seed):
             layers: list[nn.Module] = []
             for fan_in, fan_out in itertools.pairwise(sizes):
-                layers += [nn.Linear(fan_in, fan_out), act()]
+                layers.append(nn.Linear(fan_in, fan_out))
+                if layer_norm:
+                    layers.append(nn.LayerNorm(fan_out))
+                layers.append(act())
             self.trunk = nn.Sequential(*layers)
             self.output = nn.Linear(sizes[-1], self.num_actions)
 
@@ -377,6 +388,7 @@ class MLPPolicy(PolicyHead):
             "num_actions": self.num_actions,
             "hidden_sizes": list(self.hidden_sizes),
             "activation": self.activation,
+            "layer_norm": self.layer_norm,
             "seed": self.seed,
         }
 

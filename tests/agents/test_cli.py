@@ -74,6 +74,12 @@ def test_version(capsys):
         (["--budgets", "1000000000000"], "budgets must be at most"),
         (["--size", "5"], "takes no option 'size'"),
         (
+            ["--game", "tictactoe", "chain", "--size", "5"],
+            "--size applies to none of the games ['tictactoe', 'chain']",
+        ),
+        (["--game", "chain", "chain"], "--game names a game twice"),
+        (["--gpus-per-run", "0"], "--gpus-per-run must be in (0, 1], got 0.0"),
+        (
             ["--out", "/proc/not-here"],
             "--out '/proc/not-here' is not a writable folder",
         ),
@@ -192,3 +198,69 @@ def test_run_with_a_failing_run_exits_1_listing_it_then_resume_retries(
     result = PipelineResult.from_json(out / "results.json")
     assert [r.method for r in result.records] == ["bc", "uniform"]
     assert result.records[1] == record  # the finished run was not rerun
+
+
+def test_executor_ray_without_ray_is_one_line_before_any_work(monkeypatch, capsys):
+    from agents import cli
+
+    monkeypatch.setattr(cli, "ray_available", lambda: False)
+    assert main(["run", "--executor", "ray", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "pip install 'mail-gym[ray]'" in _one_error_line(captured.err)
+
+
+def test_tensorboard_without_the_package_is_named(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else real(name, *a),
+    )
+    flags = ["--tensorboard", str(tmp_path / "tb"), "--out", str(tmp_path / "o")]
+    assert main([*_RUN, *flags, *_QUIET]) == 2
+    assert "pip install tensorboard" in _one_error_line(capsys.readouterr().err)
+
+
+def test_several_games_run_from_one_command_with_logs_and_policies(tmp_path, capsys):
+    from agents.io import load_profile
+    from agents.pipeline import PipelineResult
+
+    out = tmp_path / "sweep"
+    flags = ["--budgets", "2", "--seeds", "1", "--length", "3"]
+    assert (
+        main(
+            [
+                "run",
+                "--game",
+                "gridworld",
+                "chain",
+                *flags,
+                "--out",
+                str(out),
+                "--save-policies",
+                *_QUIET,
+            ]
+        )
+        == 0
+    )
+    for game, methods in (
+        ("gridworld", ("bc", "uniform", "lsvi-ucb-zero")),
+        ("chain", ("bc", "uniform", "dqn-explore")),
+    ):
+        result = PipelineResult.from_json(out / game / "results.json")
+        assert len(result.records) == 3
+        names = sorted(p.stem for p in (out / game / "records").glob("*.json"))
+        assert names == sorted(f"{m}_b2_s1" for m in methods)
+        for name in names:
+            assert (out / game / "policies" / name / "profile.json").is_file()
+    # chain got --length; gridworld does not take it and kept its size.
+    chain = PipelineResult.from_json(out / "chain" / "results.json")
+    assert chain.config["game_options"] == {"length": 3}
+    profile = load_profile(out / "chain" / "policies" / "dqn-explore_b2_s1")
+    assert len(profile) == 2
+    logs = out / "chain" / "logs" / "dqn-explore_b2_s1"
+    csvs = sorted(str(p.relative_to(logs)) for p in logs.rglob("progress.csv"))
+    assert any("/dqn/" in c for c in csvs) and any("/bc/" in c for c in csvs), csvs

@@ -198,6 +198,23 @@ def test_role_swap_with_reflection_is_a_symmetry():
     np.testing.assert_array_equal(game.rewards[0][sigma][:, tau], game.rewards[1])
 
 
+def test_published_starts():
+    """The 3x3 start of the published code (linear_bc_experiments.py, [row, col]).
+
+    ``start_state = [[1, 0], [2, 1]]``, goal ``[0, 2]``: three moves each; the
+    same cells are fair on every larger grid with the default top-right goal.
+    """
+    assert gridworld.PUBLISHED_STARTS == ((1, 0), (2, 1))
+    game = make_gridworld_game(3, starts=gridworld.PUBLISHED_STARTS)
+    assert game.state_labels[int(game.initial_distribution.argmax())] == (
+        "p0=(1,0) p1=(2,1)"
+    )
+    for size in (3, 4, 5):
+        layout = gridworld_layout(size, starts=gridworld.PUBLISHED_STARTS)
+        assert layout.goal == (0, size - 1)
+        assert layout.decode(layout.start_state) == ((1, 0), (2, 1))
+
+
 def test_custom_goal_and_starts():
     game = make_gridworld_game(3, goal=(0, 0))  # reflections: (2, 0) and (0, 2)
     layout = gridworld_layout(3, goal=(0, 0))

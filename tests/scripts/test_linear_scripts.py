@@ -31,7 +31,7 @@ def run(*cmd: str) -> str:
 @pytest.mark.slow
 def test_gridworld_lsvi_quick(tmp_path: Path) -> None:
     run("scripts/gridworld_lsvi.py", "--quick", "--out-dir", str(tmp_path))
-    stem = "gridworld3_fig1b_K5-50_seeds0-1_quick"
+    stem = "gridworld3_fig1b_published_deterministic_K5-50_seeds0-1_quick"
     payload = json.loads((tmp_path / f"{stem}.json").read_text())
     assert (tmp_path / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert payload["game"]["expert_nash_conv"] == pytest.approx(0.0, abs=1e-9)
@@ -42,10 +42,44 @@ def test_gridworld_lsvi_quick(tmp_path: Path) -> None:
         for m in ("lsvi-ucb-zero", "uniform", "bc")
         for k in (5, 20, 50)
     }
+    assert payload["game"]["start"] == "p0=(1,0) p1=(2,1)"
     for r in payload["results"]:
         assert len(r["nash_conv"]) == 2 and min(r["nash_conv"]) >= 0.0
+        # the published metric: the larger gain, between NashConv / 2 and NashConv
+        for total, larger in zip(r["nash_conv"], r["max_gain"], strict=True):
+            assert total / 2 - 1e-12 <= larger <= total + 1e-12
         # H = 10 steps per episode, every step labelled, for both players
         assert r["expert_queries"] == [2 * 10 * r["episodes"]] * 2
+
+
+@pytest.mark.slow
+def test_gridworld_lsvi_figure_1a_quick(tmp_path: Path) -> None:
+    run(
+        "scripts/gridworld_lsvi.py",
+        "--figure",
+        "1a",
+        "--start",
+        "corners",
+        "--budgets",
+        "2",
+        "--seeds",
+        "0",
+        "--deep-epochs",
+        "5",
+        "--out-dir",
+        str(tmp_path),
+    )
+    stem = "gridworld3_fig1a_corners_mixed_K2-2_seeds0"
+    payload = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert payload["game"]["start"] == "p0=(2,2) p1=(0,0)"
+    assert payload["game"]["expert"] == "mixed"
+    assert payload["game"]["expert_nash_conv"] == pytest.approx(0.0, abs=1e-9)
+    assert min(payload["game"]["expert_mixed_states"]) > 0
+    assert [r["features"] for r in payload["results"]] == [
+        "tabular",
+        "paper-relational",
+        "deep-linear",
+    ]
 
 
 @pytest.mark.slow

@@ -8,18 +8,26 @@ import torch
 
 from agents.linear.features import (
     COMPASS,
+    PAPER_RELATIONAL_CONCEPTS,
     RELATIONAL_FEATURE_NAMES,
     DeepLinearFeatures,
     compass_sector,
     deep_linear_features,
+    deep_linear_head,
     fit_deep_linear_features,
+    gridworld_board_observations,
     gridworld_layout_of,
+    paper_relational_features,
     relational_features,
     tabular_features,
 )
 from agents.policies import FeatureLinearPolicy, MLPPolicy, SmallCNNPolicy, TorchPolicy
 from mail_envs.core import TabularMarkovGame
-from mail_envs.gridworld import gridworld_layout, make_gridworld_game
+from mail_envs.gridworld import (
+    PUBLISHED_STARTS,
+    gridworld_layout,
+    make_gridworld_game,
+)
 
 NAME = {name: k for k, name in enumerate(RELATIONAL_FEATURE_NAMES)}
 LEFT, RIGHT, UP, DOWN, STAY = range(5)
@@ -249,23 +257,162 @@ def test_deep_linear_features_reproduce_the_logits_exactly() -> None:
 def test_fit_deep_linear_features_learns_a_deterministic_expert() -> None:
     game = make_gridworld_game(size=3)
     rng = np.random.default_rng(0)
-    expert = np.eye(4)[rng.integers(0, 4, game.num_states)]
+    expert = rng.integers(0, 4, game.num_states)
+    states = np.arange(game.num_states)
     fitted = fit_deep_linear_features(
-        game, 0, expert, rng=0, embedding_size=8, trainer_kwargs={"max_epochs": 150}
+        game,
+        0,
+        states,
+        expert,
+        rng=0,
+        head=MLPPolicy((72,), 4, hidden_sizes=(64, 8), seed=0),
+        trainer_kwargs={"max_epochs": 150},
     )
     assert isinstance(fitted, DeepLinearFeatures)
     assert fitted.features.shape == (72, 4, 4 * 9)
     assert fitted.metrics.train_accuracy == 1.0
     # theta^T phi is the fitted policy: its greedy action is the expert's.
     np.testing.assert_array_equal(
-        np.argmax(fitted.features @ fitted.theta, axis=1), expert.argmax(1)
+        np.argmax(fitted.features @ fitted.theta, axis=1), expert
     )
-    # Same seed, same features.
-    again = fit_deep_linear_features(
-        game, 0, expert, rng=0, embedding_size=8, trainer_kwargs={"max_epochs": 150}
-    )
-    np.testing.assert_array_equal(again.features, fitted.features)
     with pytest.raises(ValueError, match="states must be"):
-        fit_deep_linear_features(game, 0, expert, rng=0, states=np.array([72]))
-    with pytest.raises(ValueError, match=r"shape \(72, 4\)"):
-        fit_deep_linear_features(game, 0, expert[:5], rng=0)
+        fit_deep_linear_features(game, 0, np.array([72]), np.array([0]), rng=0)
+    with pytest.raises(ValueError, match="states must be"):
+        fit_deep_linear_features(game, 0, states, expert[:5], rng=0)
+    with pytest.raises(ValueError, match="legal"):
+        fit_deep_linear_features(game, 0, np.array([0]), np.array([4]), rng=0)
+    with pytest.raises(ValueError, match="one row per state"):
+        fit_deep_linear_features(
+            game, 0, states, expert, rng=0, observations=np.zeros((5, 9))
+        )
+
+
+def test_deep_linear_map_sees_only_the_dataset() -> None:
+    """The fitted map depends on the (state, action) pairs and nothing else.
+
+    Two experts that agree on the dataset's states and disagree everywhere
+    else give bit-identical maps: the expert outside the data cannot leak.
+    """
+    game = make_gridworld_game(3, starts=PUBLISHED_STARTS)
+    board = gridworld_board_observations(game)
+    rng = np.random.default_rng(1)
+    states = rng.choice(game.num_states, size=30)
+    expert_a = rng.integers(0, 4, game.num_states)
+    expert_b = (expert_a + 1) % 4  # differs in every state...
+    expert_b[states] = expert_a[states]  # ...except those of the dataset
+    fits = [
+        fit_deep_linear_features(
+            game,
+            1,
+            states,
+            expert[states],
+            rng=3,
+            observations=board,
+            trainer_kwargs={"max_epochs": 20},
+            device="cpu",
+        )
+        for expert in (expert_a, expert_b)
+    ]
+    np.testing.assert_array_equal(fits[0].features, fits[1].features)
+    np.testing.assert_array_equal(fits[0].theta, fits[1].theta)
+    # The map is the paper's network on the board: 6 hidden units + 1, per action.
+    assert fits[0].head.config()["layer_norm"] is True
+    assert fits[0].features.shape == (72, 4, 4 * 7)
+
+
+def test_board_observations_mark_both_players() -> None:
+    layout = gridworld_layout(3, starts=PUBLISHED_STARTS)
+    board = gridworld_board_observations(layout)
+    assert board.shape == (72, 3, 3) and board.dtype == np.float32
+    # published start: player_0 at (1, 0) -> 1, player_1 at (2, 1) -> 2
+    assert board[layout.start_state].tolist() == [[0, 0, 0], [1, 0, 0], [0, 2, 0]]
+    assert np.all(np.sort(board.reshape(72, 9), axis=1)[:, -2:] == [1, 2])
+    assert np.all((board > 0).sum(axis=(1, 2)) == 2)
+
+
+def test_layernorm_linear_policy_has_the_paper_size() -> None:
+    head = deep_linear_head((3, 3), 4, seed=0)
+    # 9*12+12 + 2*12 + 12*6+6 + 2*6 + 6*4+4 = 262 (Appendix I.1 architecture)
+    assert sum(p.numel() for p in head.parameters()) == 262
+    assert head.embed(torch.zeros(2, 3, 3)).shape == (2, 6)
+    assert head.config()["hidden_sizes"] == [12, 6]
+    with pytest.raises(ValueError, match="width"):
+        deep_linear_head((3, 3), 4, width=1)
+
+
+PAPER = {name: k for k, name in enumerate(PAPER_RELATIONAL_CONCEPTS)}
+
+
+def concepts(phi_sa: np.ndarray, action: int) -> set[str]:
+    """Names of the concepts lit in the block of ``action``; other blocks empty."""
+    on = np.flatnonzero(phi_sa)
+    assert np.all(on // 20 == action)
+    return {PAPER_RELATIONAL_CONCEPTS[c] for c in on % 20}
+
+
+def test_paper_relational_shape_and_tiling() -> None:
+    game = make_gridworld_game(3, starts=PUBLISHED_STARTS)
+    assert len(PAPER_RELATIONAL_CONCEPTS) == 20
+    for player in (0, 1):
+        phi = paper_relational_features(game, player)
+        assert phi.shape == (72, 4, 80)
+        assert set(np.unique(phi)) <= {0.0, 1.0}
+        # the same 20 concepts in every action's block
+        blocks = np.stack([phi[:, a, 20 * a : 20 * a + 20] for a in range(4)])
+        assert np.all(blocks == blocks[0])
+        for a in range(4):
+            rest = np.delete(phi[:, a], np.s_[20 * a : 20 * a + 20], axis=1)
+            assert not rest.any()
+    assert paper_relational_features(gridworld_layout(3, allow_stay=True), 0).shape == (
+        72,
+        5,
+        100,
+    )
+
+
+def test_paper_relational_by_hand() -> None:
+    """Concepts worked out on the grid (row 0 on top; goal (0, 2))."""
+    layout = gridworld_layout(3, starts=PUBLISHED_STARTS)
+    start = layout.start_state  # p0 (1, 0), p1 (2, 1)
+    pub0 = paper_relational_features(layout, 0)
+    com0 = paper_relational_features(layout, 0, sectors="compass")
+    pub1 = paper_relational_features(layout, 1)
+    # player_0: opponent SE (1, 1), goal NE (-1, 2), opponent diagonally adjacent.
+    assert concepts(com0[start, UP], UP) == {
+        "opponent_SE",
+        "goal_NE",
+        "opponent_adjacent",
+    }
+    # The published sector rule folds SE onto W and NE onto E.
+    assert concepts(pub0[start, RIGHT], RIGHT) == {
+        "opponent_W",
+        "goal_E",
+        "opponent_adjacent",
+    }
+    # player_1 at (2, 1): opponent NW -> W, goal (-2, 1) NE -> E.
+    assert concepts(pub1[start, LEFT], LEFT) == {
+        "opponent_W",
+        "goal_E",
+        "opponent_adjacent",
+    }
+    # p0 on the goal (0, 2), p1 in the corner (2, 0): no goal direction.
+    s = int(layout.encode(2, 6))
+    assert concepts(pub0[s, DOWN], DOWN) == {"opponent_E", "on_goal", "in_corner"}
+    assert concepts(com0[s, DOWN], DOWN) == {"opponent_SW", "on_goal", "in_corner"}
+    # p1 next to the goal at (1, 2) (straight S of it), p0 at (1, 1): straight W.
+    s = int(layout.encode(4, 5))
+    assert concepts(pub1[s, UP], UP) == {
+        "opponent_W",
+        "goal_N",
+        "opponent_adjacent",
+        "goal_adjacent",
+    }
+    # Straight directions are the same under both rules.
+    straight = [PAPER[f"opponent_{c}"] for c in "NESW"]
+    straight += [PAPER[f"goal_{c}"] for c in "NESW"]
+    phi_c = paper_relational_features(layout, 0, sectors="compass")[:, 0, :20]
+    phi_p = pub0[:, 0, :20]
+    assert np.all(phi_p[:, straight] >= phi_c[:, straight])
+    assert not phi_p[:, [PAPER[f"goal_{c}"] for c in ("NE", "SE", "SW", "NW")]].any()
+    with pytest.raises(ValueError, match="sectors"):
+        paper_relational_features(layout, 0, sectors="octant")  # type: ignore[arg-type]

@@ -445,7 +445,7 @@ def test_gridworld_acceptance_k50_every_seed(seed):
 @pytest.mark.slow  # a subprocess importing torch: ~5-25 s depending on load
 def test_reproduction_script_quick_run_writes_json_and_png(tmp_path):
     pytest.importorskip("agents.linear.features")
-    script = Path(__file__).resolve().parents[2] / "scripts" / "gridworld_lsvi.py"
+    script = Path(__file__).resolve().parents[3] / "scripts" / "gridworld_lsvi.py"
     env = dict(os.environ, MPLBACKEND="Agg")
     cmd = [sys.executable, str(script), "--budgets", "2", "4", "--seeds", "3"]
     cmd += ["--out-dir", str(tmp_path)]
@@ -453,7 +453,7 @@ def test_reproduction_script_quick_run_writes_json_and_png(tmp_path):
         cmd, capture_output=True, text=True, env=env, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    stem = "gridworld3_fig1b_K2-4_seeds3"
+    stem = "gridworld3_fig1b_published_deterministic_K2-4_seeds3"
     payload = json.loads((tmp_path / f"{stem}.json").read_text())
     assert (tmp_path / f"{stem}.png").stat().st_size > 10_000
     assert payload["config"]["seeds"] == [3]

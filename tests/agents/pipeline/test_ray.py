@@ -1,0 +1,108 @@
+"""The Ray executor: the same records as the local pool and one process, from Python and the CLI.
+
+Skipped without Ray (``pip install 'mail-gym[ray]'``; the ``dev`` extra has it,
+so CI runs these).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from agents.bc.profile import BCConfig
+from agents.cli import main
+from agents.pipeline import Pipeline
+
+ray = pytest.importorskip("ray")
+
+from agents.pipeline.executors import RayExecutor  # noqa: E402
+
+torch.set_num_threads(1)
+
+TIMINGS = ("wall_seconds", "explore_seconds", "bc_seconds")
+#: Small BC so that the Tic-Tac-Toe runs take a second each.
+SMALL_BC = BCConfig(min_epochs=2, min_steps=30)
+
+
+@pytest.fixture(scope="module")
+def executor():
+    pool = RayExecutor(local_cpus=2)
+    yield pool
+    pool.shutdown()
+
+
+def _outcomes(result):
+    """Everything a record says but its (machine-dependent) timings."""
+    return [
+        dataclasses.replace(r, **dict.fromkeys(TIMINGS, 0.0)) for r in result.records
+    ]
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        {"game": "gridworld", "budgets": [2, 5]},
+        {"game": "tictactoe", "budgets": [2, 3], "bc": SMALL_BC},
+    ],
+    ids=["gridworld", "tictactoe"],
+)
+def test_ray_gives_the_records_of_one_process_and_of_the_pool(executor, sweep):
+    def run(**kwargs):
+        return Pipeline(
+            **sweep, seeds=[0, 1, 2], progress=False, threads=1, **kwargs
+        ).run()
+
+    serial = run(workers=1)
+    on_ray = run(executor=executor)
+    assert len(on_ray.records) == 3 * 2 * 3
+    assert _outcomes(on_ray) == _outcomes(serial)
+    assert on_ray.config["executor"] == "RayExecutor"
+    if sweep["game"] == "gridworld":  # the pool's equality on Tic-Tac-Toe: test_runner
+        assert _outcomes(run(workers=2)) == _outcomes(serial)
+
+
+def test_a_failing_ray_task_is_recorded_with_its_own_error(executor, tmp_path):
+    def boom() -> None:
+        raise KeyError("the expert server went away")
+
+    future = executor.submit(boom)
+    with pytest.raises(KeyError, match="expert server"):
+        future.result()
+    assert executor.submit(pow, 2, 10).result() == 1024
+
+
+def test_cancel_stops_a_running_ray_task(executor):
+    import time
+
+    future = executor.submit(time.sleep, 60)
+    time.sleep(1.0)
+    start = time.monotonic()
+    assert future.cancel() and future.cancelled()
+    assert time.monotonic() - start < 10
+    assert executor.submit(int, "7").result() == 7  # the cluster still serves
+
+
+def test_cli_runs_a_sweep_on_ray(executor, tmp_path, capsys):
+    out = tmp_path / "grid"
+    args = ["run", "--game", "gridworld", "--budgets", "2", "--seeds", "0", "1"]
+    assert main([*args, "--executor", "ray", "--out", str(out), "--no-progress"]) == 0
+    assert "Ray executor" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "local"), "--no-progress"]) == 0
+    ray_records = json.loads((out / "results.json").read_text())["records"]
+    local = json.loads((tmp_path / "local" / "results.json").read_text())["records"]
+
+    def untimed(records):
+        return [{k: v for k, v in r.items() if k not in TIMINGS} for r in records]
+
+    assert untimed(ray_records) == untimed(local)
+    assert len(list((out / "records").glob("*.json"))) == 6
+
+
+def test_resources_are_checked():
+    with pytest.raises(ValueError, match="num_cpus must be a non-negative number"):
+        RayExecutor(num_cpus=-1)
+    with pytest.raises(ValueError, match="local_cpus must be a positive integer"):
+        RayExecutor(local_cpus=0)
