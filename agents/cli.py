@@ -185,11 +185,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
         if args.resume:
             pipeline.load_records(out)  # a foreign record is named now
-    with _interrupt_on_signals():
-        executor = None
-        current = sweeps[0]
-        try:
+    executor = None
+    current = sweeps[0]
+    try:
+        with _interrupt_on_signals():
             executor = _make_executor(args)
+        # Again: starting Ray installs its own SIGINT/SIGTERM handlers.
+        with _interrupt_on_signals():
             code = 0
             for current in sweeps:
                 pipeline, out = current
@@ -197,14 +199,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     pipeline.executor = executor
                 code = max(code, _run_sweep(pipeline, args, out))
             return code
-        except _Interrupted as exc:
+    except _Interrupted as exc:
+        with _ignoring_signals():  # a second Ctrl-C does not cut the cleanup short
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
                 executor = None
             return _report_interruption(exc.signum, *current)
-        finally:
-            if executor is not None:
-                executor.shutdown(wait=True)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 def _run_sweep(pipeline: Pipeline, args: argparse.Namespace, out: Path) -> int:
@@ -280,6 +283,20 @@ def _interrupt_on_signals() -> Iterator[None]:
         raise _Interrupted(signum)
 
     previous = {s: signal.signal(s, interrupt) for s in _INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def _ignoring_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM are ignored (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in _INTERRUPTS}
     try:
         yield
     finally:

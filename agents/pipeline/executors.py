@@ -9,7 +9,8 @@ joins the cluster named by the ``RAY_ADDRESS`` environment variable, and
 starts a local Ray instance when there is none; ``shutdown`` cancels what is
 still pending or running (``cancel_futures=True``) and stops the local
 instance it started. The runs seed themselves, so their records are the same
-as the local pool's.
+as the local pool's. A local instance dies with the process that started it,
+even by SIGKILL (a :mod:`~agents.pipeline.reaper` process watches it).
 
 On a cluster, every node needs the same ``mail-gym`` installed (or pass a
 Ray ``runtime_env`` through ``init_kwargs``)::
@@ -26,10 +27,14 @@ Example:
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, InvalidStateError
 from typing import Any
+
+from agents.pipeline import reaper
 
 __all__ = ["RayExecutor", "executor_names", "ray_available"]
 
@@ -155,6 +160,7 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._futures: list[_RayFuture] = []
         self._closed = False
+        self._reaper: subprocess.Popen[bytes] | None = None
         self.started_ray = not ray.is_initialized()
         if self.started_ray:
             address = address or os.environ.get("RAY_ADDRESS") or None
@@ -167,7 +173,20 @@ class RayExecutor(Executor):
             }
             if address is None and local_cpus is not None:
                 kwargs.setdefault("num_cpus", local_cpus)
+            spare = reaper.descendants(os.getpid()) if reaper.supported() else set()
             ray.init(address=address, **kwargs)
+            if address is None and reaper.supported():
+                # Killed outright, this process could not stop the instance.
+                self._reaper = subprocess.Popen(
+                    [
+                        sys.executable,
+                        reaper.__file__,
+                        str(os.getpid()),
+                        "0.5",
+                        *map(str, sorted(spare)),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                )
         self._task = ray.remote(_call)
 
     @property
@@ -210,3 +229,7 @@ class RayExecutor(Executor):
                     pass
         if self.started_ray and self._ray.is_initialized():
             self._ray.shutdown()
+        if self._reaper is not None:
+            self._reaper.terminate()
+            self._reaper.wait()
+            self._reaper = None

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from agents.bc.profile import BCConfig
 from agents.cli import main
-from agents.pipeline import Pipeline
+from agents.pipeline import Pipeline, reaper
 
 ray = pytest.importorskip("ray")
 
@@ -106,3 +112,58 @@ def test_resources_are_checked():
         RayExecutor(num_cpus=-1)
     with pytest.raises(ValueError, match="local_cpus must be a positive integer"):
         RayExecutor(local_cpus=0)
+
+
+@pytest.mark.skipif(not reaper.supported(), reason="reads the process tree in /proc")
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)]
+)
+def test_a_signalled_ray_sweep_leaves_no_process(tmp_path, signum, code):
+    """SIGTERM stops the sweep and its local Ray; SIGKILL too (the reaper)."""
+    out = tmp_path / "out"
+    root = str(Path(__file__).resolve().parents[3])
+    command = [
+        sys.executable, "-m", "agents.cli", "run",
+        "--game", "gridworld", "--policy-class", "neural", "--algos", "bc",
+        "--budgets", "5", "--seeds", "0", "1", "2", "3",
+        "--executor", "ray", "--workers", "2", "--device", "cpu",
+        "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": root}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while not any((out / "records").glob("*.json")):
+            seen |= reaper.descendants(proc.pid)
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no run recorded in time"
+            time.sleep(0.1)
+        seen |= reaper.descendants(proc.pid)
+        assert len(seen) >= 3  # Ray's GCS, raylet, workers, the reaper
+        proc.send_signal(signum)
+        assert proc.wait(timeout=60) == code
+        deadline = time.monotonic() + 20
+        left = seen
+        while left and time.monotonic() < deadline:
+            left = {p for p in seen if reaper._alive(p)}
+            time.sleep(0.2)
+        assert not left, f"processes left after {signal.Signals(signum).name}: {left}"
+        if signum == signal.SIGTERM:
+            assert "Traceback" not in proc.stderr.read().decode()
+        assert list((out / "records").glob("*.json"))  # finished runs stay
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in seen:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
