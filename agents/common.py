@@ -58,7 +58,7 @@ def spawn_seeds(
         ):
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         root = np.random.SeedSequence(int(seed))
-    return root.spawn(n)
+    return root.spawn(check_positive_int("n", n))
 
 
 def int_seed(seed: np.random.SeedSequence) -> int:

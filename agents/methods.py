@@ -6,7 +6,7 @@ algorithm) plus one line here.
 
 Example:
     >>> sorted(METHODS)
-    ['bc', 'dagger', 'dqn-explore', 'lsvi-ucb-zero', 'uniform']
+    ['bc', 'dagger', 'dqn-explore', 'dqn-explore-paper', 'lsvi-ucb-zero', 'uniform']
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from agents.bc.profile import BCConfig
+from agents.common import check_positive_int
 from agents.deep.baselines import ExpertBC, UniformBC
 from agents.deep.dagger import DAggerBC
 from agents.deep.dqn_explore import DQNExploreBC
+from agents.deep.paper_dqn import PaperDQNExploreBC
 from agents.imitation import ImitationProblem, ImitationResult, InteractiveBC
 from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
 from agents.monitor import RunMonitor
@@ -39,6 +41,7 @@ METHODS: dict[str, type] = {
     "bc": ExpertBC,
     "uniform": UniformBC,
     "dqn-explore": DQNExploreBC,
+    "dqn-explore-paper": PaperDQNExploreBC,
     "dagger": DAggerBC,
     "lsvi-ucb-zero": LSVIUCBZeroBC,
 }
@@ -74,6 +77,7 @@ def make_algorithm(
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; registered: {sorted(METHODS)}")
+    budget = check_positive_int("budget", budget)
     cls = METHODS[name]
     kwargs: dict[str, Any] = {"seed": seed, **(options or {}), "monitor": monitor}
     if issubclass(cls, InteractiveBC):

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame, check_int
+from mail_envs.core import TabularMarkovGame, check_int, check_real, check_seed
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
 from mail_envs.rendering import chain_image
 
@@ -132,9 +132,8 @@ def chain_layout(
     """
     length = check_int("length", length, 1)
     num_actions = check_int("num_actions", num_actions, 2)
-    if not (np.isfinite(cost) and cost > 0):
-        raise ValueError(f"cost must be a positive finite number, got {cost!r}")
-    rng = np.random.default_rng(seed)
+    cost = check_real("cost", cost, minimum=0.0, open_minimum=True)
+    rng = np.random.default_rng(check_seed("seed", seed))
     secret = rng.integers(num_actions, size=length)
     guard_action = 1 + int(rng.integers(num_actions - 1))
     return ChainLayout(
@@ -175,15 +174,14 @@ def make_chain_game(
         (5, ('chain 0', 'chain 1', 'chain 2', 'gate', 'done'))
     """
     layout = chain_layout(length, num_actions, cost=cost, seed=seed)
-    if horizon is not None and (
-        isinstance(horizon, bool)
-        or int(horizon) != horizon
-        or horizon < layout.length + 1
-    ):
-        raise ValueError(
-            f"horizon must be None or an integer >= length + 1 = {layout.length + 1} "
-            f"(the gate's decision must fit), got {horizon!r}"
-        )
+    if horizon is not None:
+        try:
+            horizon = check_int("horizon", horizon, layout.length + 1)
+        except ValueError:
+            raise ValueError(
+                f"horizon must be None or an integer >= length + 1 = {layout.length + 1} "
+                f"(the gate's decision must fit), got {horizon!r}"
+            ) from None
     return _build_game(layout, gamma=gamma, horizon=horizon)
 
 

@@ -27,6 +27,7 @@ state space can be enumerated. It is stored as arrays, never as objects:
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ __all__ = [
     "BatchedPolicy",
     "TabularMarkovGame",
     "check_int",
+    "check_real",
+    "check_seed",
     "joint_action_index",
 ]
 
@@ -104,6 +107,78 @@ def check_int(name: str, value: object, minimum: int) -> int:
     if out < minimum:
         raise ValueError(message)
     return out
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    open_minimum: bool = False,
+    open_maximum: bool = False,
+    finite: bool = True,
+) -> float:
+    """Validate a real-valued parameter: a number (not a bool or a string) in range.
+
+    Args:
+        name: The parameter's name, for the message.
+        value: The value given.
+        minimum: The least allowed value (None: unbounded).
+        maximum: The largest allowed value (None: unbounded).
+        open_minimum: ``minimum`` itself is not allowed.
+        open_maximum: ``maximum`` itself is not allowed.
+        finite: Refuse infinities (NaN is always refused).
+
+    Returns:
+        ``value`` as a ``float``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number, naming ``name``.
+        ValueError: If it is NaN, infinite (with ``finite``) or out of range,
+            naming ``name`` and the value.
+
+    Example:
+        >>> check_real("gamma", 0.9, minimum=0.0, open_minimum=True, maximum=1.0)
+        0.9
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if math.isnan(out) or (finite and math.isinf(out)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    low_ok = minimum is None or (out > minimum if open_minimum else out >= minimum)
+    high_ok = maximum is None or (out < maximum if open_maximum else out <= maximum)
+    if not (low_ok and high_ok):
+        low = "" if minimum is None else ("(" if open_minimum else "[") + f"{minimum:g}"
+        high = (
+            "" if maximum is None else f"{maximum:g}" + (")" if open_maximum else "]")
+        )
+        if minimum is None:
+            bound = f"<{'' if open_maximum else '='} {maximum:g}"
+        elif maximum is None:
+            bound = f">{'' if open_minimum else '='} {minimum:g}"
+        else:
+            bound = f"in {low}, {high}"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return out
+
+
+def check_seed(name: str, value: object, *, allow_none: bool = False) -> int | None:
+    """Validate a seed: a non-negative integer (or None when ``allow_none``).
+
+    Raises:
+        ValueError: Naming ``name`` and the value.
+
+    Example:
+        >>> check_seed("seed", 7), check_seed("seed", None, allow_none=True)
+        (7, None)
+    """
+    if value is None and allow_none:
+        return None
+    return check_int(name, value, 0)
 
 
 def _as_array(name: str, value: object, dtype: type) -> np.ndarray:
@@ -276,16 +351,12 @@ class TabularMarkovGame:
                     f"terminal state {bad_terminal[0]} must be a zero-reward self-loop"
                 )
 
-        gamma = float(self.gamma)
-        if not 0.0 < gamma <= 1.0:
-            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        gamma = check_real(
+            "gamma", self.gamma, minimum=0.0, open_minimum=True, maximum=1.0
+        )
         horizon = self.horizon
         if horizon is not None:
-            if int(horizon) != horizon or horizon < 1:
-                raise ValueError(
-                    f"horizon must be a positive integer or None, got {horizon!r}"
-                )
-            horizon = int(horizon)
+            horizon = check_int("horizon", horizon, 1)
         elif gamma >= 1.0:
             raise ValueError(
                 "an infinite-horizon game (horizon=None) needs gamma < 1, got gamma=1.0"

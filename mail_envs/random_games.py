@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame, check_int
+from mail_envs.core import TabularMarkovGame, check_int, check_seed
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
 
 __all__ = [
@@ -115,7 +115,7 @@ def _random_game(
             f"num_successors must be <= num_states = {num_states}, got {num_successors}"
         )
     num_joint = int(np.prod(num_actions))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed, allow_none=True))
     if zero_sum:
         r0 = rng.uniform(-1.0, 1.0, size=(num_states, num_joint))
         rewards = np.stack([r0, -r0])

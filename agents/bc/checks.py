@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from agents.policies import PolicyHead
+from mail_envs.core import check_real
 
 __all__ = [
     "check_finite_loss",
@@ -125,14 +126,9 @@ def check_finite_rows(name: str, array: np.ndarray) -> None:
 
 
 def real(name: str, value: Any) -> float:
-    """``value`` as a finite float (a real number, not a bool)."""
-    if isinstance(value, bool) or not isinstance(
-        value, (int, np.integer, float, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
+    """``value`` as a finite float (a real number, not a bool):
+    :func:`mail_envs.core.check_real` without bounds."""
+    return check_real(name, value)
 
 
 def validate_weights(weights: Any, n: int) -> np.ndarray:

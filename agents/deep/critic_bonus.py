@@ -46,6 +46,7 @@ from stable_baselines3.common.buffers import DictReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.deep.masked_dqn import MaskedDQN
+from mail_envs.core import check_int, check_real
 from mail_wrappers.elliptical_reward import EllipticalBonus
 
 __all__ = ["BonusConfig", "BonusRebuildCallback", "CriticFeatures"]
@@ -80,19 +81,11 @@ class BonusConfig:
     optimistic_actions: bool = True
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.beta) and self.beta >= 0.0):
-            raise ValueError(f"beta must be finite and >= 0, got {self.beta!r}")
-        if not (np.isfinite(self.ridge) and self.ridge > 0.0):
-            raise ValueError(f"ridge must be finite and > 0, got {self.ridge!r}")
+        check_real("beta", self.beta, minimum=0.0)
+        check_real("ridge", self.ridge, minimum=0.0, open_minimum=True)
         every = self.rebuild_every
-        if every is not None and (
-            isinstance(every, bool)
-            or not isinstance(every, (int, np.integer))
-            or every < 1
-        ):
-            raise ValueError(
-                f"rebuild_every must be a positive integer or None, got {every!r}"
-            )
+        if every is not None:
+            check_int("rebuild_every", every, 1)
         if self.rebuild_rule not in ("periodic", "logdet"):
             raise ValueError(
                 f"rebuild_rule must be 'periodic' or 'logdet', got {self.rebuild_rule!r}"
@@ -102,10 +95,9 @@ class BonusConfig:
                 "rebuild_rule='logdet' needs rebuild_every (the least number of "
                 "steps between rebuilds), got None"
             )
-        if not (np.isfinite(self.logdet_threshold) and self.logdet_threshold > 0.0):
-            raise ValueError(
-                f"logdet_threshold must be finite and > 0, got {self.logdet_threshold!r}"
-            )
+        check_real(
+            "logdet_threshold", self.logdet_threshold, minimum=0.0, open_minimum=True
+        )
 
 
 class CriticFeatures:

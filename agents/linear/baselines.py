@@ -57,6 +57,7 @@ from agents.linear.rollouts import (
 )
 from agents.linear.softmax import behaviour_clone
 from agents.monitor import RunMonitor, resolve_monitor
+from mail_envs.core import check_real
 from mail_wrappers.recorder import ExpertLabelDataset
 
 __all__ = ["EXPLORER_METHODS", "model_bc", "model_imitation"]
@@ -119,8 +120,7 @@ def model_bc(
             f"explorer must be one of {sorted(EXPLORER_METHODS)}, got {explorer!r}"
         )
     num_episodes = check_positive_int("num_episodes", num_episodes)
-    if not l2 > 0:
-        raise ValueError(f"l2 must be > 0, got {l2!r}")
+    l2 = check_real("l2", l2, minimum=0.0, open_minimum=True)
     setup = model_setup(problem)
     monitor = resolve_monitor(monitor)
     rngs = [np.random.default_rng(s) for s in spawn_seeds(seed, setup.num_players)]

@@ -34,7 +34,7 @@ Defaults follow the paper: ``beta = 10``, ``lambda = 0.1``, ``H = 10``.
 
 Example:
     >>> import numpy as np
-    >>> from mail_envs.core import TabularMarkovGame
+    >>> from mail_envs.core import TabularMarkovGame, check_real
     >>> game = TabularMarkovGame(
     ...     num_actions=(2, 2),
     ...     next_states=np.array([[[0], [1], [1], [0]], [[1], [1], [1], [1]]]),
@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,7 +75,7 @@ from agents.linear.rollouts import (
     terminal_mask,
 )
 from agents.monitor import RunMonitor, progress_every, resolve_monitor
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_real
 from mail_wrappers.elliptical import sherman_morrison_update
 from mail_wrappers.recorder import ExpertLabelDataset
 
@@ -99,6 +100,10 @@ class LSVIExploration:
             (``beta * ||phi|| / sqrt(lambda)``).
         q_values: ``(H, S, A_explorer)`` optimistic Q values from all ``K``
             episodes' data (what episode ``K + 1`` would act on).
+        clipped: ``(K, H)`` True where the explorer had a decision (two or
+            more legal actions) and every legal optimistic Q value was at the
+            cap ``H``: there the argmax is a uniform tie break, so the
+            explorer explores at random.
     """
 
     explorer: int
@@ -108,6 +113,24 @@ class LSVIExploration:
     bonuses: np.ndarray
     initial_bonuses: np.ndarray
     q_values: np.ndarray
+    clipped: np.ndarray
+
+    @property
+    def clipped_fraction(self) -> float:
+        """Fraction of the explorer's decisions with every legal Q at the cap ``H``."""
+        decisions = int(self.decisions.sum())
+        return float(self.clipped.sum() / decisions) if decisions else 0.0
+
+    @property
+    def decisions(self) -> np.ndarray:
+        """``(K, H)`` True where the explorer played with two or more legal actions."""
+        states = self.trajectories.states[:, :-1]
+        return self.trajectories.alive & self._multi_legal[states]
+
+    @property
+    def _multi_legal(self) -> np.ndarray:
+        """``(S,)`` states where the explorer has two or more legal actions."""
+        return np.isfinite(self.q_values[0]).sum(axis=1) >= 2
 
 
 def optimistic_q_values(
@@ -183,16 +206,10 @@ class LSVIUCBZero:
         num_episodes: int = 50,
         seed: int | np.random.SeedSequence = 0,
     ) -> None:
-        if not beta >= 0:
-            raise ValueError(f"beta must be >= 0, got {beta!r}")
-        if not ridge > 0:
-            raise ValueError(f"ridge must be > 0, got {ridge!r}")
-        if int(horizon) != horizon or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        if int(num_episodes) != num_episodes or num_episodes < 1:
-            raise ValueError(
-                f"num_episodes must be a positive integer, got {num_episodes!r}"
-            )
+        beta = check_real("beta", beta, minimum=0.0)
+        ridge = check_real("ridge", ridge, minimum=0.0, open_minimum=True)
+        horizon = check_positive_int("horizon", horizon)
+        num_episodes = check_positive_int("num_episodes", num_episodes)
         self.beta = float(beta)
         self.ridge = float(ridge)
         self.horizon = int(horizon)
@@ -259,6 +276,8 @@ class LSVIUCBZero:
         states = np.empty((big_k, big_h + 1), dtype=np.int64)
         actions = np.full((n, big_k, big_h), -1, dtype=np.int64)
         alive = np.zeros((big_k, big_h), dtype=bool)
+        clipped = np.zeros((big_k, big_h), dtype=bool)
+        multi_legal = legal.sum(axis=1) >= 2
         others = [j for j in range(n) if j != explorer]
         initial = sample_categorical(
             np.broadcast_to(game.initial_distribution, (big_k, num_s)), rng
@@ -294,6 +313,7 @@ class LSVIUCBZero:
                     break
                 alive[k, h] = True
                 row = q[h, s]
+                clipped[k, h] = multi_legal[s] and row[legal[s]].min() >= big_h
                 best = np.flatnonzero(row == row.max())
                 a_exp = int(best[rng.integers(best.size)] if best.size > 1 else best[0])
                 actions[explorer, k, h] = a_exp
@@ -341,6 +361,7 @@ class LSVIUCBZero:
             * np.sqrt(np.maximum(quad, 0.0)).reshape(big_h, num_s, num_a),
             initial_bonuses=initial_bonuses,
             q_values=final_q,
+            clipped=clipped,
         )
 
 
@@ -416,8 +437,7 @@ class LSVIUCBZeroBC:
             horizon=self.setup.horizon,
             num_episodes=self.num_episodes,
         )
-        if not l2 > 0:
-            raise ValueError(f"l2 must be > 0, got {l2!r}")
+        l2 = check_real("l2", l2, minimum=0.0, open_minimum=True)
         self.player_seeds = spawn_seeds(seed, self.setup.num_players)
         self.seed = int(seed)
         self.beta = float(beta)
@@ -438,9 +458,15 @@ class LSVIUCBZeroBC:
             policy table per player; ``explorer_steps`` are the steps the
             explorer played for each learning player; ``info`` holds
             ``thetas``, ``horizon``, ``num_episodes``, ``beta``, ``ridge``,
-            ``l2`` and ``explorers``.
+            ``l2``, ``explorers``, ``explorer_decisions`` and
+            ``clipped_fraction`` (per learning player: its explorer's
+            decisions, and :attr:`LSVIExploration.clipped_fraction` of its
+            run, the share of those decisions where optimism was clipped at
+            ``H`` for every legal action, i.e. the explorer played at random).
         """
         setup = self.setup
+        clipped: list[float] = []
+        decisions: list[int] = []
 
         def explore(i: int, j: int) -> Trajectories:
             explorer = LSVIUCBZero(
@@ -458,9 +484,11 @@ class LSVIUCBZeroBC:
                 monitor=self.monitor,
                 label=setup.agents[i],
             )
+            clipped.append(out.clipped_fraction)
+            decisions.append(int(out.decisions.sum()))
             return out.trajectories
 
-        return model_imitation(
+        result = model_imitation(
             setup,
             self.name,
             explore,
@@ -472,4 +500,12 @@ class LSVIUCBZeroBC:
                 "ridge": self.ridge,
             },
             monitor=self.monitor,
+        )
+        return dataclasses.replace(
+            result,
+            info={
+                **result.info,
+                "explorer_decisions": tuple(decisions),
+                "clipped_fraction": tuple(clipped),
+            },
         )

@@ -34,7 +34,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, InvalidStateError
 from typing import Any
 
+from agents.common import check_positive_int
 from agents.pipeline import reaper
+from mail_envs.core import check_real
 
 __all__ = ["RayExecutor", "executor_names", "ray_available"]
 
@@ -134,25 +136,10 @@ class RayExecutor(Executor):
         local_cpus: int | None = None,
         init_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        for name, value, least in (
-            ("num_cpus", num_cpus, 0),
-            ("num_gpus", num_gpus, 0),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not value >= least
-                or value != value
-            ):
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-        if local_cpus is not None and (
-            isinstance(local_cpus, bool)
-            or not isinstance(local_cpus, int)
-            or local_cpus < 1
-        ):
-            raise ValueError(
-                f"local_cpus must be a positive integer, got {local_cpus!r}"
-            )
+        num_cpus = check_real("num_cpus", num_cpus, minimum=0.0)
+        num_gpus = check_real("num_gpus", num_gpus, minimum=0.0)
+        if local_cpus is not None:
+            local_cpus = check_positive_int("local_cpus", local_cpus)
         ray = _import_ray()
         self._ray = ray
         self.num_cpus = num_cpus

@@ -24,6 +24,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from agents.common import check_positive_int
+
 __all__ = ["SweepProgress", "format_seconds"]
 
 Job = tuple[str, int, int]
@@ -60,7 +62,7 @@ class SweepProgress:
         enabled: bool = True,
     ) -> None:
         self.pending = dict.fromkeys(jobs)
-        self.slots = max(1, int(slots))
+        self.slots = check_positive_int("slots", slots)
         self._lock = threading.Lock()
         self._seconds: dict[str, float] = {}
         self._units: dict[str, float] = {}

@@ -208,7 +208,7 @@ def test_secret_is_seeded():
         ({"length": 0}, "length must be an integer >= 1, got 0"),
         ({"length": 2.0}, "got 2.0"),
         ({"num_actions": 1}, "num_actions must be an integer >= 2, got 1"),
-        ({"cost": 0.0}, "cost must be a positive finite number, got 0.0"),
+        ({"cost": 0.0}, "cost must be > 0, got 0.0"),
         ({"cost": float("nan")}, "got nan"),
         (
             {"length": 4, "horizon": 4},

@@ -67,7 +67,7 @@ def test_arrays_are_read_only():
         ),
         ({"gamma": 1.0}, r"needs gamma < 1"),
         ({"gamma": 0.0}, r"gamma must be in \(0, 1\]"),
-        ({"horizon": 0}, r"horizon must be a positive integer"),
+        ({"horizon": 0}, r"horizon must be an integer >= 1, got 0"),
         ({"num_actions": (2, 0)}, r"num_actions must be positive"),
         ({"player_names": ("a",)}, r"player_names must have 2 entries"),
         ({"terminal": [True]}, r"terminal state 0 must be a zero-reward self-loop"),

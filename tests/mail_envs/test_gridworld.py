@@ -243,7 +243,7 @@ def test_custom_goal_and_starts():
         ({"allow_stay": "yes"}, "allow_stay must be a bool, got 'yes'"),
         ({"gamma": 1.0}, "gamma=1.0"),
         ({"gamma": 0.0}, "gamma must be in"),
-        ({"horizon": 0}, "horizon must be a positive integer"),
+        ({"horizon": 0}, "horizon must be an integer >= 1, got 0"),
     ],
 )
 def test_invalid_arguments_raise_naming_the_value(kwargs, match):

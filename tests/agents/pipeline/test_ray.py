@@ -108,7 +108,7 @@ def test_cli_runs_a_sweep_on_ray(executor, tmp_path, capsys):
 
 
 def test_resources_are_checked():
-    with pytest.raises(ValueError, match="num_cpus must be a non-negative number"):
+    with pytest.raises(ValueError, match="num_cpus must be >= 0"):
         RayExecutor(num_cpus=-1)
     with pytest.raises(ValueError, match="local_cpus must be a positive integer"):
         RayExecutor(local_cpus=0)
