@@ -4,15 +4,20 @@
 report from inside (``(job, stage, done, total)``: games collected, DQN
 games, BC epochs; from worker processes through a queue), and the bar's
 postfix shows the latest report and an ETA that learns from the finished
-runs: each method's seconds per budget unit, measured on its finished runs
-(all methods' when it has none yet), times the budgets still to run, less
-what the running ones have done, over the parallel slots.
+runs: each method's run time as an affine function of the budget, fitted to
+its finished runs (once they span two budgets; before, their mean; with none
+yet, the mean of all runs), summed over the runs still to go, less what the
+running ones have done, over the parallel slots.
 
 Example:
-    >>> progress = SweepProgress([("bc", 10, 0), ("bc", 20, 0)], slots=1, enabled=False)
+    >>> jobs = [("bc", 10, 0), ("bc", 20, 0), ("bc", 30, 0)]
+    >>> progress = SweepProgress(jobs, slots=1, enabled=False)
     >>> progress.finished(("bc", 10, 0), seconds=5.0)
-    >>> round(progress.eta_seconds(), 6)
+    >>> round(progress.eta_seconds(), 6)  # one budget seen: its mean per run
     10.0
+    >>> progress.finished(("bc", 20, 0), seconds=7.0)
+    >>> round(progress.eta_seconds(), 6)  # 3 s + 0.2 s per game
+    9.0
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from agents.common import check_positive_int
@@ -64,8 +70,7 @@ class SweepProgress:
         self.pending = dict.fromkeys(jobs)
         self.slots = check_positive_int("slots", slots)
         self._lock = threading.Lock()
-        self._seconds: dict[str, float] = {}
-        self._units: dict[str, float] = {}
+        self._times: dict[str, list[tuple[int, float]]] = {}
         self._started: dict[Job, float] = {}
         self._fraction: dict[Job, float] = {}
         self._status = ""
@@ -91,10 +96,18 @@ class SweepProgress:
     def _estimate(self, job: Job) -> float | None:
         """Seconds ``job`` should take, from the finished runs (None: no data)."""
         method, budget, _ = job
-        if self._units.get(method):
-            return self._seconds[method] / self._units[method] * budget
-        units = sum(self._units.values())
-        return sum(self._seconds.values()) / units * budget if units else None
+        times = self._times.get(method)
+        if not times:
+            every = [t for runs in self._times.values() for _, t in runs]
+            return sum(every) / len(every) if every else None
+        budgets = np.array([b for b, _ in times], dtype=float)
+        seconds = np.array([t for _, t in times])
+        if np.ptp(budgets) == 0:
+            return float(seconds.mean())
+        slope, intercept = np.polyfit(budgets, seconds, 1)
+        slope = max(float(slope), 0.0)  # more data never takes less time
+        intercept = float(seconds.mean() - slope * budgets.mean())
+        return max(intercept + slope * budget, 0.0)
 
     def eta_seconds(self) -> float | None:
         """Seconds until the sweep ends, by the finished runs' pace (None: no data yet)."""
@@ -138,8 +151,7 @@ class SweepProgress:
             self._fraction.pop(job, None)
             if seconds is not None and seconds >= 0:
                 method, budget, _ = job
-                self._seconds[method] = self._seconds.get(method, 0.0) + seconds
-                self._units[method] = self._units.get(method, 0.0) + budget
+                self._times.setdefault(method, []).append((budget, float(seconds)))
         self.bar.update(1)
         self._refresh(force=True)
 

@@ -12,15 +12,27 @@ from agents.pipeline.progress import SweepProgress, format_seconds
 torch.set_num_threads(1)
 
 
-def test_the_eta_learns_each_methods_pace_per_budget_unit():
-    jobs = [("bc", 10, 0), ("dqn", 10, 0), ("bc", 30, 0), ("dqn", 30, 0)]
+def test_the_eta_learns_each_methods_time_as_a_function_of_the_budget():
+    jobs = [("bc", 10, 0), ("dqn", 10, 0), ("bc", 30, 0), ("dqn", 30, 0), ("bc", 50, 0)]
     progress = SweepProgress(jobs, slots=1, enabled=False)
     assert progress.eta_seconds() is None  # nothing finished: no pace yet
-    progress.finished(("bc", 10, 0), seconds=2.0)  # bc: 0.2 s per game
-    # Until dqn has run, it is guessed at the pace of all methods.
-    assert progress.eta_seconds() == pytest.approx(0.2 * (10 + 30 + 30))
-    progress.finished(("dqn", 10, 0), seconds=10.0)  # dqn: 1 s per game
-    assert progress.eta_seconds() == pytest.approx(0.2 * 30 + 1.0 * 30)
+    progress.finished(("bc", 10, 0), seconds=2.0)
+    # One bc budget seen: every run is guessed at its time; dqn too, until it ran.
+    assert progress.eta_seconds() == pytest.approx(2.0 * 4)
+    progress.finished(("dqn", 10, 0), seconds=10.0)
+    assert progress.eta_seconds() == pytest.approx(2.0 + 10.0 + 2.0)
+    progress.finished(("bc", 30, 0), seconds=4.0)  # bc: 1 s + 0.1 s per game
+    assert progress.eta_seconds() == pytest.approx(10.0 + (1.0 + 0.1 * 50))
+    progress.close()
+
+
+def test_a_budget_that_costs_less_is_not_extrapolated_below_zero():
+    progress = SweepProgress(
+        [("bc", 10, 0), ("bc", 20, 0), ("bc", 1, 0)], slots=1, enabled=False
+    )
+    progress.finished(("bc", 10, 0), seconds=5.0)
+    progress.finished(("bc", 20, 0), seconds=4.0)  # noise: a falling slope is flat
+    assert progress.eta_seconds() == pytest.approx(4.5)
     progress.close()
 
 
