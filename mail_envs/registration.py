@@ -18,6 +18,7 @@ import pettingzoo
 __all__ = [
     "GAMES",
     "GYMNASIUM_ENVS",
+    "VECTOR_ENTRY_POINTS",
     "GameInfo",
     "register_envs",
     "register_gymnasium_envs",
@@ -117,6 +118,19 @@ GYMNASIUM_ENVS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Vector entry points (the batch view, :mod:`mail_envs.batch.vector`) of the
+#: single-agent views that have one: ``gym.make_vec(id, num_envs=4096,
+#: vectorization_mode="vector_entry_point")`` steps all games in one call.
+VECTOR_ENTRY_POINTS: dict[str, str] = {
+    "mail_envs/TicTacToe-vs-expert-v0": (
+        "mail_envs.batch.vector:make_tictactoe_vs_expert_vec"
+    ),
+    "mail_envs/Connect4-vs-expert-v0": (
+        "mail_envs.batch.vector:make_connect4_vs_expert_vec"
+    ),
+}
+
+
 def register_gymnasium_envs() -> None:
     """Register the single-agent views in Gymnasium's registry (idempotent).
 
@@ -124,10 +138,15 @@ def register_gymnasium_envs() -> None:
     controlled_agent="player_2")`` works; the module-prefixed id
     ``"mail_envs:mail_envs/TicTacToe-vs-expert-v0"`` imports :mod:`mail_envs`
     itself. Keyword arguments of ``gymnasium.make`` go to the factories in
-    :mod:`mail_wrappers.single_agent`.
+    :mod:`mail_wrappers.single_agent`. The ids in :data:`VECTOR_ENTRY_POINTS`
+    also have a ``vector_entry_point`` (``gymnasium.make_vec``).
     """
     import gymnasium
 
     for env_id, entry_point in GYMNASIUM_ENVS:
         if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point)
+            gymnasium.register(
+                id=env_id,
+                entry_point=entry_point,
+                vector_entry_point=VECTOR_ENTRY_POINTS.get(env_id),
+            )

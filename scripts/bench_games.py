@@ -11,11 +11,26 @@ side by side with the reference:
 * Connect Four: env steps/s of ``mail/connect4-v0`` vs PettingZoo's classic
   ``connect_four_v3``, and the latency of one expert (BitBully) query with
   the LRU score cache off and on.
+* Batch engines (:mod:`mail_envs.batch`): steps/s of ``TicTacToeBatch`` and
+  ``Connect4Batch`` (numpy; torch CPU) at several batch sizes, random legal
+  moves with per-game auto-reset, with and without building the mover's
+  observation and mask each step, against pgx (``jax.jit(jax.vmap(step))``
+  with random legal actions and ``pgx.experimental.auto_reset``; only when
+  pgx is installed: an optional bench extra, never a dependency), PettingZoo
+  classic and OpenSpiel (one game at a time), measured in interleaved rounds
+  of the same run (best round each; ratios printed). Also: the batched
+  experts' cost per position, the memory of a 65,536-game Connect4 batch and
+  the learner steps/s of the ``TicTacToe-vs-expert`` VectorEnv (against the
+  one-game Gymnasium env) and ``TabularBatch`` on the grid world (against
+  ``TabularParallelEnv``).
+  Every number goes to the ``--json`` file.
 
 Usage::
 
     python scripts/bench_games.py                 # full run
-    python scripts/bench_games.py --steps 2000 --repeats 2 --no-openspiel  # smoke
+    python scripts/bench_games.py --steps 2000 --repeats 2 --no-openspiel \
+        --seconds 0.05 --rounds 1 --batch-sizes 1,64  # smoke
+    python scripts/bench_games.py --no-single-env  # batch engines only
 """
 
 from __future__ import annotations
@@ -28,9 +43,13 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import argparse
 import dataclasses
+import json
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pettingzoo
@@ -38,11 +57,16 @@ import torch
 from pettingzoo.utils.env_logger import EnvLogger
 
 import mail_envs  # noqa: F401 - registers the mail/ games
+from mail_envs.batch import Connect4Batch, TabularBatch, TicTacToeBatch
+from mail_envs.batch.core import BatchGame
 from mail_envs.connect4 import expert as c4_expert
 from mail_envs.connect4.opponents import random_positions
 from mail_envs.core import TabularMarkovGame
+from mail_envs.gridworld import make_gridworld_game
 from mail_envs.solvers import nash_gap
+from mail_envs.tabular_env import TabularParallelEnv
 from mail_envs.tictactoe import make_tictactoe_game, tictactoe_states
+from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
 
 @dataclass(frozen=True)
@@ -57,18 +81,41 @@ class Args:
     """repetitions of each exact Nash gap timing (the median is printed)"""
     openspiel: bool = True
     """time OpenSpiel's nash_conv once on the table policy (takes seconds)"""
+    single_env: bool = True
+    """run the single-game env benchmarks (Tic-Tac-Toe and Connect Four)"""
+    batch: bool = True
+    """run the batch-engine benchmark"""
+    batch_sizes: str = "1,64,1024,8192"
+    """comma-separated batch sizes of the batch-engine benchmark"""
+    seconds: float = 0.5
+    """seconds per batch-engine measurement (per round)"""
+    rounds: int = 3
+    """interleaved rounds per measurement (the best round is kept)"""
+    torch_cpu: bool = True
+    """also time the batch engines on torch CPU tensors"""
+    pgx: bool = True
+    """time pgx when it is installed"""
+    json: str = "runs/bench_games.json"
+    """where the results go ("" for nowhere)"""
 
 
 def parse_args() -> Args:
     """One command-line flag per field of :class:`Args`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    types = {"int": int, "float": float, "str": str}
     for f in dataclasses.fields(Args):
+        flag = f"--{f.name.replace('_', '-')}"
         if f.type in ("bool", bool):
             parser.add_argument(
-                f"--{f.name}", action=argparse.BooleanOptionalAction, default=f.default
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=f.default,
             )
         else:
-            parser.add_argument(f"--{f.name}", type=int, default=f.default)
+            parser.add_argument(
+                flag, dest=f.name, type=types[str(f.type)], default=f.default
+            )
     return Args(**vars(parser.parse_args()))
 
 
@@ -267,14 +314,439 @@ def bench_connect4(args: Args) -> None:
         )
 
 
+# ------------------------------------------------------------ batch engines
+#: Batch engine, pgx id, PettingZoo classic id and OpenSpiel name of each game.
+BATCH_GAMES: dict[str, tuple[type[BatchGame], str, str, str]] = {
+    "tictactoe": (TicTacToeBatch, "tic_tac_toe", "classic/tictactoe-v3", "tic_tac_toe"),
+    "connect4": (
+        Connect4Batch,
+        "connect_four",
+        "classic/connect_four-v3",
+        "connect_four",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Best steps/s of one implementation over the interleaved rounds."""
+
+    game: str
+    impl: str
+    batch_size: int
+    steps_per_second: float
+    rounds: tuple[float, ...]
+
+
+def timed_rate(step: Callable[[], object], batch: int, seconds: float) -> float:
+    """Steps/s of ``step()`` (``batch`` game steps a call) over ``seconds``."""
+    step()  # warm-up (and compilation, for pgx)
+    calls = 0
+    start = time.perf_counter()
+    elapsed = 0.0
+    while elapsed < seconds:
+        for _ in range(8):
+            step()
+        calls += 8
+        elapsed = time.perf_counter() - start
+    return calls * batch / elapsed
+
+
+def ours_stepper(
+    game: type[BatchGame], batch: int, seed: int, *, device: Any, observe: bool
+) -> Callable[[], object]:
+    """One call: random legal moves in every game, auto-reset (and the mover's view)."""
+    games = game(batch, device=device)
+    if device is None:
+        gen = np.random.default_rng(seed)
+        buffer = np.empty(batch)
+
+        def uniforms() -> Any:
+            return gen.random(out=buffer)
+    else:
+        torch_gen = torch.Generator().manual_seed(seed)
+
+        def uniforms() -> Any:
+            return torch.rand(batch, generator=torch_gen, dtype=torch.float64)
+
+    def step() -> object:
+        out = games.step(games.random_actions(uniforms()))
+        if observe:
+            return out, games.observation(), games.action_mask()
+        return out
+
+    return step
+
+
+#: Steps fused into one jitted call (``jax.lax.scan``) in the "pgx fused" timing.
+PGX_FUSED_STEPS = 32
+
+
+def pgx_stepper(
+    pgx_id: str, batch: int, seed: int, *, fused: int = 1
+) -> Callable[[], object] | None:
+    """pgx's batched step (jit of vmap) with random legal actions and auto-reset.
+
+    Args:
+        pgx_id: The pgx game id.
+        batch: Number of games.
+        seed: PRNG seed.
+        fused: Steps per jitted call (a ``lax.scan``; 1 = one step a call,
+            as our engines are timed).
+
+    Returns:
+        One call of ``fused`` batched steps (blocking until done), or None when
+        pgx (or jax) is not installed.
+    """
+    try:
+        import jax
+        import jax.numpy as jnp
+        import pgx
+        from pgx.experimental import auto_reset
+    except ImportError:
+        return None
+    env = pgx.make(pgx_id)
+    step_fn = jax.vmap(auto_reset(env.step, env.init))
+
+    def act_and_step(carry: tuple[Any, Any], _: Any) -> tuple[tuple[Any, Any], None]:
+        state, key = carry
+        key, k_act, k_step = jax.random.split(key, 3)
+        logits = jnp.log(state.legal_action_mask.astype(jnp.float32))
+        action = jax.random.categorical(k_act, logits, axis=-1)
+        return (step_fn(state, action, jax.random.split(k_step, batch)), key), None
+
+    @jax.jit
+    def run(carry: tuple[Any, Any]) -> tuple[Any, Any]:
+        return jax.lax.scan(act_and_step, carry, None, length=fused)[0]
+
+    key = jax.random.PRNGKey(seed)
+    holder = {"carry": (jax.jit(jax.vmap(env.init))(jax.random.split(key, batch)), key)}
+
+    def step() -> object:
+        holder["carry"] = run(holder["carry"])
+        jax.block_until_ready(holder["carry"][0].rewards)  # count finished work only
+        return holder["carry"]
+
+    return step
+
+
+def openspiel_stepper(name: str, seed: int) -> Callable[[], object] | None:
+    """One OpenSpiel game, one random legal move a call; None without OpenSpiel."""
+    try:
+        import pyspiel
+    except ImportError:
+        return None
+    spiel_game = pyspiel.load_game(name)
+    rng = np.random.default_rng(seed)
+    holder = {"state": spiel_game.new_initial_state()}
+
+    def step() -> object:
+        state = holder["state"]
+        if state.is_terminal():
+            state = holder["state"] = spiel_game.new_initial_state()
+        legal = state.legal_actions()
+        state.apply_action(legal[int(rng.random() * len(legal))])
+        return state
+
+    return step
+
+
+def pettingzoo_stepper(env_id: str, seed: int) -> Callable[[], object]:
+    """One PettingZoo AEC game, one random legal move (or dead step) a call."""
+    env = pettingzoo.make("aec", env_id)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def step() -> object:
+        if not env.agents:
+            env.reset()
+        obs, _, terminated, truncated, _ = env.last()
+        if terminated or truncated:
+            env.step(None)
+        else:
+            legal = np.flatnonzero(obs["action_mask"])
+            env.step(int(legal[int(rng.random() * len(legal))]))
+        return env
+
+    return step
+
+
+def bench_batch_throughput(args: Args) -> list[Throughput]:
+    """Steps/s of the batch engines vs pgx, PettingZoo classic and OpenSpiel."""
+    sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    results: list[Throughput] = []
+    for game, (engine, pgx_id, pz_id, spiel_name) in BATCH_GAMES.items():
+        print(f"\n== batch engine: {game} (random legal moves, auto-reset) ==")
+        print(
+            f"  {'batch':>6}  {'implementation':<26}{'steps/s':>14}"
+            f"{'vs pgx':>9}   rounds (M steps/s)"
+        )
+        for batch in sizes:
+            steppers: dict[str, Callable[[], object]] = {
+                "ours numpy": ours_stepper(
+                    engine, batch, args.seed, device=None, observe=False
+                ),
+                "ours numpy +obs+mask": ours_stepper(
+                    engine, batch, args.seed, device=None, observe=True
+                ),
+            }
+            if args.torch_cpu:
+                steppers["ours torch-cpu +obs+mask"] = ours_stepper(
+                    engine, batch, args.seed, device="cpu", observe=True
+                )
+            per_call: dict[str, int] = {}
+            if args.pgx:
+                pgx_step = pgx_stepper(pgx_id, batch, args.seed)
+                if pgx_step is not None:
+                    steppers["pgx (jax cpu)"] = pgx_step
+                    steppers[f"pgx fused x{PGX_FUSED_STEPS}"] = pgx_stepper(
+                        pgx_id, batch, args.seed, fused=PGX_FUSED_STEPS
+                    )  # type: ignore[assignment]
+                    per_call[f"pgx fused x{PGX_FUSED_STEPS}"] = PGX_FUSED_STEPS
+            if batch == 1:
+                steppers["pettingzoo classic"] = pettingzoo_stepper(pz_id, args.seed)
+                spiel = (
+                    openspiel_stepper(spiel_name, args.seed) if args.openspiel else None
+                )
+                if spiel is not None:
+                    steppers["openspiel"] = spiel
+            rates: dict[str, list[float]] = {name: [] for name in steppers}
+            for _ in range(args.rounds):  # interleaved: every impl once a round
+                for name, step in steppers.items():
+                    steps = batch * per_call.get(name, 1)
+                    rates[name].append(timed_rate(step, steps, args.seconds))
+            best = {name: max(r) for name, r in rates.items()}
+            pgx_best = max(
+                (v for k, v in best.items() if k.startswith("pgx")), default=None
+            )
+            for name, r in rates.items():
+                ratio = f"{best[name] / pgx_best:8.2f}x" if pgx_best else f"{'-':>9}"
+                spread = "/".join(f"{x / 1e6:.3g}" for x in r)
+                print(f"  {batch:>6}  {name:<26}{best[name]:>14,.0f}{ratio}   {spread}")
+                results.append(Throughput(game, name, batch, best[name], tuple(r)))
+    print("  (vs pgx: ratio to the best pgx timing of that batch size)")
+    if not any(r.impl.startswith("pgx") for r in results):
+        print(
+            "  (pgx not installed or --no-pgx: pip install pgx 'jax[cpu]' to compare)"
+        )
+    return results
+
+
+def bench_batch_experts(args: Args) -> dict[str, float]:
+    """Cost per position of the batched experts on engine positions."""
+    print("\n== batched experts ==")
+    out: dict[str, float] = {}
+    n = max([int(b) for b in args.batch_sizes.split(",") if b.strip()] + [64])
+    games = TicTacToeBatch(n)
+    rng = np.random.default_rng(args.seed)
+    for _ in range(3):
+        games.step(games.random_actions(rng.random(n)))
+    expert = TicTacToeMinimaxExpert()
+    table = games.backend.table(expert.state_table)
+    obs, masks = games.observation(), games.action_mask()
+    from_obs = median_seconds(lambda: expert(obs, masks), args.repeats)
+    lookup = median_seconds(lambda: games.expert_probs(table), args.repeats)
+    out["tictactoe_expert_from_observations_us_per_position"] = from_obs / n * 1e6
+    out["tictactoe_expert_state_lookup_us_per_position"] = lookup / n * 1e6
+    print(f"Tic-Tac-Toe minimax expert, batch of {n}")
+    print(f"  from observations      {from_obs / n * 1e9:10.1f} ns/position")
+    print(f"  engine state lookup    {lookup / n * 1e9:10.1f} ns/position")
+
+    m = 64
+    c4 = Connect4Batch(m)
+    moves = np.random.default_rng(args.seed)
+    for _ in range(int(moves.integers(8, 20))):
+        c4.step(c4.random_actions(moves.random(m)))
+    obs, masks = c4.observation(), c4.action_mask()
+    c4_expert.shared_solver()
+    c4_expert.clear_score_cache()
+    solver = c4_expert.Connect4Expert()
+    start = time.perf_counter()
+    solver(obs, masks)
+    cold = (time.perf_counter() - start) / m
+    warm = median_seconds(lambda: solver(obs, masks), max(1, args.repeats // 4)) / m
+    out["connect4_expert_cold_ms_per_position"] = cold * 1e3
+    out["connect4_expert_cached_ms_per_position"] = warm * 1e3
+    print(f"Connect Four solver expert, batch of {m} engine positions (LRU cache)")
+    print(f"  first query (solver)   {cold * 1e3:10.3f} ms/position")
+    print(f"  repeat (cache hits)    {warm * 1e3:10.3f} ms/position")
+    return out
+
+
+def bench_batch_memory(args: Args) -> dict[str, float]:
+    """Bytes held by a 65,536-game Connect4 batch, and the peak while stepping."""
+    n = 65_536
+    tracemalloc.start()
+    games = Connect4Batch(n)
+    state = tracemalloc.get_traced_memory()[0]
+    rng = np.random.default_rng(args.seed)
+    for _ in range(10):
+        games.step(games.random_actions(rng.random(n)))
+        games.observation()
+        games.action_mask()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"\nConnect4Batch({n:,}) memory (tracemalloc)")
+    print(f"  state                  {state / 1e6:10.2f} MB")
+    print(f"  peak (step+obs+mask)   {peak / 1e6:10.2f} MB")
+    return {
+        "connect4_65536_state_mb": state / 1e6,
+        "connect4_65536_peak_mb": peak / 1e6,
+    }
+
+
+def vector_stepper(env_id: str, batch: int, seed: int) -> Callable[[], object]:
+    """One call: random legal learner moves in every game of the VectorEnv."""
+    import gymnasium
+
+    envs = gymnasium.make_vec(
+        env_id, num_envs=batch, vectorization_mode="vector_entry_point"
+    )
+    rng = np.random.default_rng(seed)
+    holder = {"obs": envs.reset(seed=seed)[0]}
+
+    def step() -> object:
+        masks = holder["obs"]["action_mask"]
+        actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+        holder["obs"] = envs.step(actions)[0]
+        return holder["obs"]
+
+    return step
+
+
+def bench_vector_env(args: Args) -> list[Throughput]:
+    """Learner steps/s of the Tic-Tac-Toe-vs-expert view: VectorEnv vs one env.
+
+    The learner plays random legal moves; the minimax expert replies inside
+    each step (batched: one state-table lookup). The reference is the
+    single-agent env (``gymnasium.make``), one game a call.
+    """
+    import gymnasium
+
+    print("\n== mail_envs/TicTacToe-vs-expert-v0: learner steps/s ==")
+    env_id = "mail_envs/TicTacToe-vs-expert-v0"
+    results: list[Throughput] = []
+    single = gymnasium.make(env_id)
+    obs, _ = single.reset(seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    holder = {"obs": obs}
+
+    def single_step() -> object:
+        legal = np.flatnonzero(holder["obs"]["action_mask"])
+        obs, _, terminated, truncated, _ = single.step(
+            int(legal[int(rng.random() * len(legal))])
+        )
+        if terminated or truncated:
+            obs, _ = single.reset()
+        holder["obs"] = obs
+        return obs
+
+    sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    steppers: dict[tuple[str, int], Callable[[], object]] = {
+        ("gymnasium.make (one env)", 1): single_step
+    }
+    for batch in sizes:
+        steppers["make_vec (vector entry)", batch] = vector_stepper(
+            env_id, batch, args.seed
+        )
+    rates: dict[tuple[str, int], list[float]] = {key: [] for key in steppers}
+    for _ in range(args.rounds):  # interleaved, as the batch engines
+        for (name, batch), step in steppers.items():
+            rates[name, batch].append(timed_rate(step, batch, args.seconds))
+    reference = max(rates["gymnasium.make (one env)", 1])
+    for (name, batch), r in rates.items():
+        print(f"  {batch:>6}  {name:<26}{max(r):>14,.0f}{max(r) / reference:8.1f}x")
+        results.append(Throughput("tictactoe-vs-expert", name, batch, max(r), tuple(r)))
+    return results
+
+
+def tabular_stepper(batch: int, seed: int) -> Callable[[], object]:
+    """One call: random legal joint actions in ``batch`` grid-world races."""
+    games = TabularBatch(make_gridworld_game(), batch, seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def step() -> object:
+        actions = np.stack(
+            [
+                (rng.random(mask.shape) * mask).argmax(axis=1)
+                for mask in (games.action_mask(0), games.action_mask(1))
+            ],
+            axis=1,
+        )
+        return games.step(actions)
+
+    return step
+
+
+def tabular_env_stepper(seed: int) -> Callable[[], object]:
+    """One call: a random legal joint action in one grid-world Parallel env."""
+    env = TabularParallelEnv(make_gridworld_game())
+    rng = np.random.default_rng(seed)
+    holder = {"obs": env.reset(seed=seed)[0]}
+
+    def step() -> object:
+        joint = {}
+        for agent, obs in holder["obs"].items():
+            legal = np.flatnonzero(obs["action_mask"])
+            joint[agent] = int(legal[int(rng.random() * len(legal))])
+        obs, _, terminated, truncated, _ = env.step(joint)
+        if any(terminated.values()) or any(truncated.values()):
+            obs, _ = env.reset()
+        holder["obs"] = obs
+        return obs
+
+    return step
+
+
+def bench_tabular(args: Args) -> list[Throughput]:
+    """Joint steps/s of ``TabularBatch`` on the grid world vs the Parallel env."""
+    print("\n== batch engine: gridworld (TabularBatch, random legal joint actions) ==")
+    sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    steppers: dict[tuple[str, int], Callable[[], object]] = {
+        ("TabularParallelEnv (one)", 1): tabular_env_stepper(args.seed)
+    }
+    for batch in sizes:
+        steppers["TabularBatch numpy", batch] = tabular_stepper(batch, args.seed)
+    rates: dict[tuple[str, int], list[float]] = {key: [] for key in steppers}
+    for _ in range(args.rounds):
+        for (name, batch), step in steppers.items():
+            rates[name, batch].append(timed_rate(step, batch, args.seconds))
+    reference = max(rates["TabularParallelEnv (one)", 1])
+    results = []
+    for (name, batch), r in rates.items():
+        print(f"  {batch:>6}  {name:<26}{max(r):>14,.0f}{max(r) / reference:8.1f}x")
+        results.append(Throughput("gridworld", name, batch, max(r), tuple(r)))
+    return results
+
+
+def bench_batch(args: Args) -> dict[str, Any]:
+    """All batch-view benchmarks; returns their JSON-ready results."""
+    throughput = (
+        bench_batch_throughput(args) + bench_vector_env(args) + bench_tabular(args)
+    )
+    return {
+        "throughput": [dataclasses.asdict(r) for r in throughput],
+        "experts": bench_batch_experts(args),
+        "memory": bench_batch_memory(args),
+    }
+
+
 def main() -> None:
     """Run every game's benchmark with the command-line configuration."""
     args = parse_args()
     torch.set_num_threads(1)
     EnvLogger.suppress_output()
     print(f"bench_games: {args}")
-    bench_tictactoe(args)
-    bench_connect4(args)
+    if args.single_env:
+        bench_tictactoe(args)
+        bench_connect4(args)
+    if args.batch:
+        record = {"args": dataclasses.asdict(args), **bench_batch(args)}
+        if args.json:
+            path = Path(args.json)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=2))
+            print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

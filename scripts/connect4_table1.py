@@ -25,7 +25,8 @@ Both methods get the same budget of expert-labelled games and the same BC
 head (:class:`agents.policies.ResidualSEPolicy`) and BC settings. Each learned
 greedy masked policy then plays ``eval_games`` seeded games from the first
 seat against the approximate best response (``abr``), the softmax solver
-opponents of levels 1 to 5 (1 the noisiest) and the perfect solver
+opponents of levels 1 to 5 (temperature = level, as in the published code:
+1 the strongest, 5 the noisiest) and the perfect solver
 (:mod:`mail_envs.connect4.opponents`, :func:`mail_envs.connect4.evaluation.evaluate_connect4`).
 Every seed repeats the whole experiment (data, BC, evaluation games); the
 table reports, per seat, opponent and method, the win rate averaged over the
@@ -34,10 +35,19 @@ interval. With ``--with-expert`` the expert itself is
 evaluated the same way, as the reference row (perfect play wins every game
 from the first seat).
 
+Table 2 (Appendix I) is each opponent's mean policy entropy in nats (bits in
+the JSON): measured on ``entropy_positions`` seeded positions of random play
+(:func:`mail_envs.connect4.evaluation.opponent_entropies`; the uniform policy
+is the upper bound, ``log 7 ~ 1.95`` nats on a board without a full column),
+and, with ``--entropy-games N``, also the published code's estimate, averaged
+over the opponent's own decisions in ``N`` games per seat against the expert
+(slow on CPU: the solver scores every position of 41-ply games).
+
 Run (from the repository root):
 
     python scripts/connect4_table1.py --quick      # CPU smoke run: 2 seeds, ~2 min
     python scripts/connect4_table1.py              # full run (3 seeds), meant for CUDA
+    python scripts/connect4_table1.py --device cuda  # the same; fails at once without CUDA
 
 Writes ``<out-dir>/<run name>.json`` (config, and per seed the data
 statistics, BC metrics and every match result with its Wilson interval; the
@@ -70,7 +80,13 @@ from agents.deep.critic_bonus import BonusConfig
 from agents.pipeline import Pipeline, PipelineResult
 from agents.pipeline.games import connect4_win_metrics
 from agents.policies import PolicyHead, ResidualSEPolicy, SmallCNNPolicy
+from mail_envs.connect4.evaluation import (
+    OpponentEntropies,
+    evaluate_connect4,
+    opponent_entropies,
+)
 from mail_envs.connect4.expert import Connect4Expert
+from mail_envs.connect4.opponents import evaluation_opponents, random_positions
 from mail_envs.files import atomic_savefig, atomic_write_text
 
 METHODS = {
@@ -99,6 +115,8 @@ class Args:
     ridge: float = 1.0
     rebuild_every: int = 500
     with_expert: bool = False  # also evaluate the expert (reference row)
+    entropy_positions: int = 1000  # table 2: seeded random-play positions
+    entropy_games: int = 0  # table 2: games per seat vs the expert (0: skip)
     device: str = "auto"
     threads: int = 0  # torch CPU threads (0: torch's default)
     out_dir: str = "results/connect4_table1"
@@ -162,7 +180,23 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument(
         "--with-expert", action="store_true", help="also evaluate the expert"
     )
-    parser.add_argument("--device", default=Args.device, help="auto: CUDA if present")
+    parser.add_argument(
+        "--entropy-positions",
+        type=int,
+        default=None,
+        help="table 2: positions of random play (default 1000, quick: 100)",
+    )
+    parser.add_argument(
+        "--entropy-games",
+        type=int,
+        default=Args.entropy_games,
+        help="table 2: also games per seat against the expert (0: skip)",
+    )
+    parser.add_argument(
+        "--device",
+        default=Args.device,
+        help="auto: CUDA if present; cuda: fail unless CUDA is present",
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (quick: 1)"
     )
@@ -175,11 +209,17 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
     ns = parser.parse_args(argv)
     num_games = ns.num_games or (30 if ns.quick else Args.num_games)
+    entropy_positions = ns.entropy_positions or (
+        100 if ns.quick else Args.entropy_positions
+    )
+    if ns.entropy_games < 0:
+        parser.error(f"--entropy-games must be >= 0, got {ns.entropy_games}")
     eval_games = ns.eval_games or (20 if ns.quick else Args.eval_games)
     for name, value in (
         ("--num-games", num_games),
         ("--eval-games", eval_games),
         ("--bc-epochs", ns.bc_epochs),
+        ("--entropy-positions", entropy_positions),
     ):
         if value < 1:
             parser.error(f"{name} must be positive, got {value}")
@@ -206,6 +246,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
         ridge=ns.ridge,
         rebuild_every=ns.rebuild_every,
         with_expert=ns.with_expert,
+        entropy_positions=entropy_positions,
+        entropy_games=ns.entropy_games,
         device=ns.device,
         threads=ns.threads if ns.threads is not None else (1 if ns.quick else 0),
         out_dir=ns.out_dir,
@@ -246,6 +288,61 @@ def expert_metrics(args: Args, seed: int) -> dict[str, float]:
     """The expert's win rates, keyed as the pipeline keys a learned profile's."""
     expert = Connect4Expert(mode="uniform")
     return connect4_win_metrics([expert, expert], args.eval_games, seed)
+
+
+def table2(args: Args) -> tuple[OpponentEntropies, dict[str, dict[str, float]]]:
+    """The opponents' mean policy entropies (nats): on positions, and in games.
+
+    Returns:
+        The entropies on ``args.entropy_positions`` positions of random play
+        (plies 0-30, seed 0), and with ``args.entropy_games`` the mean entropy
+        over each opponent's decisions in games against the expert,
+        ``{opponent: {seat of the expert: nats}}`` (else empty).
+    """
+    opponents = evaluation_opponents()
+    observations, masks = random_positions(
+        args.entropy_positions, min_ply=0, max_ply=30, seed=0
+    )
+    on_positions = opponent_entropies(opponents, observations, masks)
+    in_games: dict[str, dict[str, float]] = {}
+    if args.entropy_games:
+        evaluation = evaluate_connect4(
+            Connect4Expert(mode="uniform"),
+            opponents,
+            args.entropy_games,
+            seed=0,
+            progress=args.progress,
+        )
+        for match in evaluation.matches:
+            in_games.setdefault(match.opponent, {})[match.seat] = match.opponent_entropy
+    return on_positions, in_games
+
+
+def print_table2(
+    on_positions: OpponentEntropies, in_games: dict[str, dict[str, float]]
+) -> None:
+    """Table 2: mean policy entropy of each opponent, nats (bits)."""
+    header = f"{'opponent':<11}| {'random positions: nats (bits)':<31}"
+    if in_games:
+        header += "| vs expert 1st seat | vs expert 2nd seat"
+    print("\nTable 2: opponents' mean policy entropy\n" + header)
+    print("-" * len(header))
+    bits = on_positions.mean_bits
+    for k, name in enumerate(on_positions.names):
+        nats = on_positions.mean_nats[k]
+        row = f"{name:<11}| {f'{nats:.3f} ({bits[k]:.3f})':<31}"
+        if name in in_games:
+            row += "".join(
+                f"| {in_games[name].get(seat, float('nan')):<19.3f}" for seat in SEATS
+            )
+        print(row)
+    uniform = on_positions.uniform_nats
+    print(
+        f"{'uniform':<11}| {f'{uniform:.3f} ({uniform / np.log(2):.3f})':<31}\n"
+        f"({on_positions.n_positions} positions of random play, plies 0-30, seed 0"
+        + (", and games against the expert" if in_games else "")
+        + ")"
+    )
 
 
 def per_seed_rows(
@@ -310,6 +407,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.eval_games} evaluation games per opponent and seat, seeds "
         f"{list(args.seeds)}, device {device}"
     )
+    entropies, entropies_in_games = table2(args)
     result = pipeline(args).run()
     for r in result.records:
         print(
@@ -362,6 +460,7 @@ def main(argv: list[str] | None = None) -> None:
         f"({args.eval_games} games per opponent, seat and seed, seeds "
         f"{list(args.seeds)}, win rates averaged over seeds)"
     )
+    print_table2(entropies, entropies_in_games)
 
     # ---- results: JSON and figure
     payload = {
@@ -373,6 +472,13 @@ def main(argv: list[str] | None = None) -> None:
         "per_seed": per_seed,
         "summary": summary,
         "summary_bar": bar_name,
+        "table2_entropy": {
+            "unit": "nats (mean_bits: bits)",
+            "positions": "random play, plies 0-30, seed 0",
+            "on_positions": entropies.to_dict(),
+            "in_games_vs_expert": entropies_in_games,
+            "games_per_seat": args.entropy_games,
+        },
         "wall_seconds": wall,
         "versions": {
             "mail_gym": mail_envs.__version__,

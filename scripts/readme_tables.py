@@ -3,9 +3,20 @@
 Every number in a generated block comes from a JSON file under
 ``docs/results/``: the block between ``<!-- results:NAME:begin -->`` and
 ``<!-- results:NAME:end -->`` in README.md is rendered from
-``docs/results/NAME/results.json`` (a :class:`~agents.pipeline.PipelineResult`)
-exactly as ``mail-gym run`` prints it. ``--check`` only compares, and exits 1
-when a block differs from what its file gives (the test suite runs it).
+
+* ``docs/results/NAME/results.json`` (a :class:`~agents.pipeline.PipelineResult`)
+  exactly as ``mail-gym run`` prints it, for the names without a script
+  renderer (``main_job``, ``chain``);
+* the JSON files of a reproduction script, for the names in ``SCRIPT_BLOCKS``:
+  ``gridworld-fig1a`` and ``gridworld-fig1b`` (``scripts/gridworld_lsvi.py``,
+  ``docs/results/gridworld/gridworld3_fig1{a,b}_*.json``, one table per start),
+  ``chain-lengths`` (``scripts/tabular_dqn_explore.py``,
+  ``docs/results/chain_lengths/*.json``) and ``lsvi-optimism``
+  (``scripts/lsvi_optimism.py``, ``docs/results/lsvi_optimism/*.json``); files
+  of ``--quick`` runs (``*_quick.json``) are skipped.
+
+``--check`` only compares, and exits 1 when a block differs from what its
+files give (the test suite runs it).
 
 Usage:
     python scripts/readme_tables.py          # rewrite the blocks
@@ -19,10 +30,13 @@ To refresh the main job's numbers::
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agents.pipeline import PipelineResult
 from mail_envs.files import atomic_write_text
@@ -65,13 +79,206 @@ def render(result: PipelineResult, source: str) -> str:
     )
 
 
+def result_files(results: Path, pattern: str) -> list[Path]:
+    """The committed (non-quick) JSON files matching ``pattern``, sorted.
+
+    Raises:
+        FileNotFoundError: If no file matches.
+    """
+    paths = sorted(p for p in results.glob(pattern) if not p.stem.endswith("_quick"))
+    if not paths:
+        raise FileNotFoundError(f"no result file matches {results / pattern}")
+    return paths
+
+
+def _source(path: Path, results: Path) -> str:
+    """The file's path as the README names it (relative to the repository)."""
+    for base in (ROOT, results.parent.parent):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.as_posix()
+
+
+def _ints(values: list[Any]) -> str:
+    """Command-line values: ``[1, 2]`` -> ``1 2``."""
+    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def _seeds(seeds: list[int]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table, first two columns left-aligned, the rest right."""
+    align = ["---" if i < 2 else "---:" for i in range(len(header))]
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
+
+
+def render_gridworld(paths: list[Path], results: Path) -> str:
+    """Figure 1a or 1b of ``scripts/gridworld_lsvi.py``: one table per start.
+
+    Cells: exact NashConv / max gain (the published metric), means over seeds.
+    """
+    parts = []
+    # the published start (the default) first
+    for path in sorted(paths, key=lambda p: "_published_" not in p.name):
+        data = json.loads(path.read_text())
+        config, game = data["config"], data["game"]
+        budgets = config["budgets"]
+        cells: dict[tuple[str, str], dict[int, str]] = {}
+        for r in data["results"]:
+            cells.setdefault((r["features"], r["method"]), {})[r["episodes"]] = (
+                f"{r['nash_conv_mean']:.4f} / {r['max_gain_mean']:.4f}"
+            )
+        rows = [[f, m, *(by_k[k] for k in budgets)] for (f, m), by_k in cells.items()]
+        command = (
+            f"python scripts/gridworld_lsvi.py --figure {config['figure']} "
+            f"--start {config['start']} --expert {config['expert']} "
+            f"--features {_ints(config['features'])} "
+            f"--budgets {_ints(budgets)} --seeds {_ints(config['seeds'])} "
+            f"--out-dir {_source(path.parent, results)}"
+        )
+        parts.append(
+            f"`{command}`\n\n"
+            f"From `{_source(path, results)}`: {config['start']} start "
+            f"{game['start']}, {game['expert']} expert, seeds "
+            f"{_seeds(config['seeds'])}; NashConv / max gain, means over seeds:\n\n"
+            + _table(["features", "method", *(f"K={k}" for k in budgets)], rows)
+        )
+    return "\n".join(parts)
+
+
+def render_chain_lengths(paths: list[Path], results: Path) -> str:
+    """Figure 2b over chain lengths (``scripts/tabular_dqn_explore.py``).
+
+    Cells: NashConv mean [min, max] over seeds and the seeds whose explorer
+    reached the gate.
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, summary = data["args"], data["summary"]
+        budgets, n = args["budgets"], len(args["seeds"])
+        rows = []
+        for panel, by_method in summary.items():
+            for method, cells in by_method.items():
+                rows.append(
+                    [
+                        panel,
+                        method,
+                        *(
+                            f"{c['nash_conv_mean']:.4f} [{c['nash_conv_min']:.3f}, "
+                            f"{c['nash_conv_max']:.3f}] ({c['gate_reached_seeds']}/{n})"
+                            for c in cells
+                        ),
+                    ]
+                )
+        gains = ", ".join(
+            f"{p} {g:.4f}" for p, g in data["chain_uniform_guard_gain"].items()
+        )
+        command = (
+            "python scripts/tabular_dqn_explore.py --games chain --chain-lengths "
+            f"{_ints(args['chain_lengths'])} --budgets {_ints(budgets)} --seeds "
+            f"{_ints(args['seeds'])} --beta {args['beta']:g} --out-dir "
+            f"{_source(path.parent, results)}"
+        )
+        parts.append(
+            f"`{command}`\n\n"
+            f"From `{_source(path, results)}` (seeds {_seeds(args['seeds'])}, "
+            f"DQN bonus beta {args['beta']:g}): NashConv mean [min, max] over "
+            "seeds (seeds whose explorer reached the gate); a guard without "
+            f"gate labels leaves player_1 the gain {gains}:\n\n"
+            + _table(["chain", "explorer", *(f"K={k}" for k in budgets)], rows)
+        )
+    return "\n".join(parts)
+
+
+def render_lsvi_optimism(paths: list[Path], results: Path) -> str:
+    """The beta sweep of ``scripts/lsvi_optimism.py``.
+
+    Cells: NashConv mean over seeds, on the chain with the seeds whose
+    explorer reached the gate; last column: the fraction of LSVI's decisions
+    with every legal optimistic Q clipped at ``H``, per budget.
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        config, summary = data["config"], data["summary"]
+        budgets, n = config["budgets"], len(config["seeds"])
+        rows = []
+        for panel, by_method in summary.items():
+            for method, cells in by_method.items():
+                gate = [
+                    f" ({c['gate_reached_seeds']}/{n})"
+                    if "gate_reached_seeds" in c
+                    else ""
+                    for c in cells
+                ]
+                clipped = [c["clipped_fraction_mean"] for c in cells]
+                rows.append(
+                    [
+                        panel,
+                        method,
+                        *(
+                            f"{c['nash_conv_mean']:.4f}{g}"
+                            for c, g in zip(cells, gate, strict=True)
+                        ),
+                        "-"
+                        if None in clipped
+                        else " / ".join(f"{x:.2f}" for x in clipped),
+                    ]
+                )
+        horizons = ", ".join(f"{p} H={g['horizon']}" for p, g in data["games"].items())
+        lengths = [
+            g["chain_length"] for g in data["games"].values() if g["chain_length"]
+        ]
+        command = (
+            f"python scripts/lsvi_optimism.py --betas {_ints(config['betas'])} "
+            f"--budgets {_ints(budgets)} --seeds {_ints(config['seeds'])} "
+            f"--games {_ints(config['games'])}"
+            + (f" --chain-lengths {_ints(lengths)}" if lengths else "")
+            + f" --expert {config['expert']} --out-dir "
+            f"{_source(path.parent, results)}"
+        )
+        parts.append(
+            f"`{command}`\n\n"
+            f"From `{_source(path, results)}` (seeds {_seeds(config['seeds'])}, "
+            f"lambda = {config['ridge']:g}, {horizons}, tabular features, "
+            f"{config['expert']} expert): NashConv mean over seeds (seeds whose "
+            "explorer reached the gate); clipped: share of LSVI's decisions "
+            "with every legal Q at H, per K:\n\n"
+            + _table(
+                ["game", "explorer", *(f"K={k}" for k in budgets), "clipped at H"],
+                rows,
+            )
+        )
+    return "\n".join(parts)
+
+
+#: Blocks rendered from a reproduction script's files: name -> (glob, renderer).
+SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
+    "gridworld-fig1a": ("gridworld/gridworld3_fig1a_*.json", render_gridworld),
+    "gridworld-fig1b": ("gridworld/gridworld3_fig1b_*.json", render_gridworld),
+    "chain-lengths": ("chain_lengths/*.json", render_chain_lengths),
+    "lsvi-optimism": ("lsvi_optimism/*.json", render_lsvi_optimism),
+}
+
+
+def render_block(name: str, results: Path) -> str:
+    """The body of block ``name`` from its committed files."""
+    if name in SCRIPT_BLOCKS:
+        pattern, renderer = SCRIPT_BLOCKS[name]
+        return renderer(result_files(results, pattern), results)
+    path = results / name / "results.json"
+    return render(PipelineResult.from_json(path), _source(path, results))
+
+
 def updated(readme: str, results: Path) -> str:
-    """README text with every generated block rendered from its result file."""
+    """README text with every generated block rendered from its result files."""
 
     def block(match: re.Match[str]) -> str:
-        name = match["name"]
-        path = results / name / "results.json"
-        body = render(PipelineResult.from_json(path), path.relative_to(ROOT).as_posix())
+        body = render_block(match["name"], results)
         return f"{match.group(1)}{body}{match.group(4)}"
 
     return BLOCK.sub(block, readme)

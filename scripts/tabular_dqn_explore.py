@@ -6,11 +6,12 @@ games and beyond" on two small zero-sum games with exact NashConv:
 
 * figure 2a, the 3x3 **Gridworld** race (``mail_envs.gridworld``, discounted,
   ``gamma = 0.9``, episodes truncated after 50 cycles);
-* figure 2b, the **Chain** game (``mail_envs.chain``, ``N = 8`` states, two
-  actions, ``gamma = 0.95``): player_1 must walk one secret 8-step action
-  sequence to reach the gate, the only state where player_0 (the guard) has a
-  real decision. The equilibrium never visits the gate, so a guard learned
-  without it errs there and player_1 exploits it.
+* figure 2b, the **Chain** game (``mail_envs.chain``, two actions,
+  ``gamma = 0.95``) with ``N = 4, 8`` and ``16`` chain states as in the paper
+  (``--chain-lengths``, one panel each): player_1 must walk one secret
+  ``N``-step action sequence to reach the gate, the only state where player_0
+  (the guard) has a real decision. The equilibrium never visits the gate, so a
+  guard learned without it errs there and player_1 exploits it.
 
 For each game, method, budget ``K`` (expert-labelled games per learning
 player) and seed, BOTH players are learned: player ``i`` plays the expert
@@ -52,11 +53,15 @@ it). The seeds of the two players' collections are drawn from the run seed
 Run (from the repository root):
 
     python scripts/tabular_dqn_explore.py --workers 2   # budgets 1..100, seeds 0-4
+    python scripts/tabular_dqn_explore.py --games chain --budgets 5 10 20 50 \
+        --seeds 0 1 2 --out-dir docs/results/chain_lengths   # N = 4, 8, 16
     python scripts/tabular_dqn_explore.py --quick       # smoke run, under 2 minutes
 
 Writes ``<out-dir>/<run name>.json`` (config and every number, per seed,
 written atomically) and ``<out-dir>/<run name>.png`` (NashConv against the
-budget, mean and min-max over seeds, one panel per game) and prints a table.
+budget, mean and min-max over seeds, one panel per game and chain length)
+and prints a table. Results are keyed by panel: ``gridworld`` and
+``chain-N<length>``; every run records its ``game`` and ``chain_length``.
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ class Args:
     budgets: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     grid_size: int = 3
-    chain_length: int = 8
+    chain_lengths: tuple[int, ...] = (4, 8, 16)
     beta: float = 3.0
     bc_batch_size: int = 128
     bc_min_epochs: int = 60
@@ -122,7 +127,24 @@ class Args:
         )
         budgets = f"K{self.budgets[0]}-{self.budgets[-1]}"
         quick = "_quick" if self.quick else ""
-        return f"dqn_explore_{'-'.join(self.games)}_{budgets}_seeds{seeds}{quick}"
+        games = "-".join(
+            "chain" + "-".join(str(n) for n in self.chain_lengths)
+            if g == "chain"
+            else g
+            for g in self.games
+        )
+        return f"dqn_explore_{games}_{budgets}_seeds{seeds}{quick}"
+
+    @property
+    def panels(self) -> tuple[str, ...]:
+        """One panel per game and chain length: ``gridworld``, ``chain-N<length>``."""
+        return tuple(
+            p
+            for g in self.games
+            for p in (
+                [f"chain-N{n}" for n in self.chain_lengths] if g == "chain" else [g]
+            )
+        )
 
     @property
     def bc(self) -> BCConfig:
@@ -148,7 +170,13 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--budgets", type=int, nargs="+", default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--grid-size", type=int, default=Args.grid_size)
-    parser.add_argument("--chain-length", type=int, default=Args.chain_length)
+    parser.add_argument(
+        "--chain-lengths",
+        type=int,
+        nargs="+",
+        default=None,
+        help="chain states N, one panel each (default 4 8 16)",
+    )
     parser.add_argument("--beta", type=float, default=Args.beta)
     parser.add_argument("--bc-min-steps", type=int, default=Args.bc_min_steps)
     parser.add_argument(
@@ -160,13 +188,16 @@ def parse_args(argv: list[str] | None = None) -> Args:
     budgets = ns.budgets or ((1, 2, 5) if ns.quick else Args.budgets)
     if min(budgets) < 1:
         parser.error(f"budgets must be positive, got {budgets}")
+    lengths = tuple(sorted(set(ns.chain_lengths or Args.chain_lengths)))
+    if min(lengths) < 1:
+        parser.error(f"chain lengths must be positive, got {lengths}")
     return Args(
         games=tuple(ns.games or GAMES),
         methods=tuple(ns.methods or METHODS),
         budgets=tuple(sorted(set(budgets))),
         seeds=tuple(ns.seeds or ((0, 1) if ns.quick else Args.seeds)),
         grid_size=ns.grid_size,
-        chain_length=ns.chain_length,
+        chain_lengths=lengths,
         beta=ns.beta,
         bc_min_steps=ns.bc_min_steps,
         workers=ns.workers,
@@ -175,21 +206,31 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-def game_options(name: str, args: Args) -> dict[str, object]:
-    """The pipeline options of a game: the Gridworld with neural BC through the env."""
-    if name == "chain":
-        return {"length": args.chain_length}
+def panel_game(panel: str) -> str:
+    """The game of a panel (``chain-N8`` -> ``chain``)."""
+    return panel.split("-")[0]
+
+
+def panel_length(panel: str) -> int | None:
+    """The chain length of a panel (None for the Gridworld)."""
+    return int(panel.split("-N")[1]) if panel_game(panel) == "chain" else None
+
+
+def game_options(panel: str, args: Args) -> dict[str, object]:
+    """The pipeline options of a panel: the Gridworld with neural BC through the env."""
+    if panel_game(panel) == "chain":
+        return {"length": panel_length(panel)}
     return {"size": args.grid_size, "policy_class": "neural"}
 
 
-def run_game(name: str, args: Args) -> PipelineResult:
-    """Every (method, budget, seed) run of one game, through the pipeline."""
+def run_game(panel: str, args: Args) -> PipelineResult:
+    """Every (method, budget, seed) run of one panel, through the pipeline."""
     return Pipeline(
-        game=name,
+        game=panel_game(panel),
         methods=args.methods,
         budgets=args.budgets,
         seeds=args.seeds,
-        game_options=game_options(name, args),
+        game_options=game_options(panel, args),
         method_options=args.method_options,
         device="cpu",
         augment=False,
@@ -202,7 +243,7 @@ def run_game(name: str, args: Args) -> PipelineResult:
 
 def gate_labels(name: str, record: RunRecord) -> int | None:
     """The chain guard's expert queries: it decides only at the gate (0: never reached)."""
-    return int(record.num_queries[0]) if name == "chain" else None
+    return int(record.num_queries[0]) if panel_game(name) == "chain" else None
 
 
 def uniform_players(record: RunRecord) -> list[int]:
@@ -217,7 +258,7 @@ def row_text(name: str, r: RunRecord) -> str:
     unif = ",".join(str(k) for k in uniform_players(r)) or "-"
     gate = gate_labels(name, r)
     return (
-        f"{name:<10}{r.method:<13}{r.budget:>5}{r.seed:>5}"
+        f"{name:<11}{r.method:<13}{r.budget:>5}{r.seed:>5}"
         f"{r.value():>10.4f}{gains:>17}{queries:>12}{n_states:>9}"
         f"{'-' if gate is None else gate:>6}{unif:>6}{r.explore_seconds:>8.1f}"
         f"{r.bc_seconds:>7.1f}"
@@ -250,7 +291,7 @@ def summarize(
                         [r.distinct_states for r in rows], axis=0
                     ).tolist(),
                 }
-                if name == "chain":
+                if panel_game(name) == "chain":
                     gates = [gate_labels(name, r) or 0 for r in rows]
                     cell["gate_reached_seeds"] = sum(g > 0 for g in gates)
                     cell["gate_labels_mean"] = float(np.mean(gates))
@@ -264,13 +305,16 @@ def plot(args: Args, summary: dict[str, dict[str, list[dict]]], path: Path) -> P
     import matplotlib.pyplot as plt
 
     titles = {
-        "gridworld": f"Gridworld {args.grid_size}x{args.grid_size} (fig. 2a)",
-        "chain": f"Chain N={args.chain_length} (fig. 2b)",
+        p: f"Chain N={panel_length(p)} (fig. 2b)"
+        if panel_game(p) == "chain"
+        else f"Gridworld {args.grid_size}x{args.grid_size} (fig. 2a)"
+        for p in args.panels
     }
+    panels = args.panels
     fig, axes = plt.subplots(
-        1, len(args.games), figsize=(max(6.5, 5 * len(args.games)), 4), squeeze=False
+        1, len(panels), figsize=(max(6.5, 5 * len(panels)), 4), squeeze=False
     )
-    for ax, name in zip(axes[0], args.games, strict=True):
+    for ax, name in zip(axes[0], panels, strict=True):
         for method in args.methods:
             rows = summary[name][method]
             x = [c["budget"] for c in rows]
@@ -312,9 +356,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---- the games, their exact experts
     expert_gaps = {}
-    for name in args.games:
-        problem = GAME_SPECS[name].problem(game_options(name, args))
-        assert problem.model is not None
+    chain_gamma = 0.0
+    for name in args.panels:
+        problem = GAME_SPECS[panel_game(name)].problem(game_options(name, args))
+        if problem.model is None:
+            raise ValueError(f"the {name} problem has no model")
+        if panel_game(name) == "chain":
+            chain_gamma = problem.model.gamma
         expert_gaps[name] = float(
             nash_gap(problem.model, list(problem.experts)).nash_conv
         )
@@ -322,21 +370,25 @@ def main(argv: list[str] | None = None) -> None:
             f"{name}: {problem.model.num_states} states, "
             f"expert NashConv {expert_gaps[name]:.2e}"
         )
-    layout = chain_layout(args.chain_length, CHAIN_ACTIONS, seed=CHAIN_SEED)
-    chain_gamma = GAME_SPECS["chain"].problem(game_options("chain", args)).model.gamma  # type: ignore[union-attr]
+    chain_panels = [p for p in args.panels if panel_game(p) == "chain"]
+    layouts = {
+        p: chain_layout(panel_length(p) or 1, CHAIN_ACTIONS, seed=CHAIN_SEED)
+        for p in chain_panels
+    }
     # A guard that never saw the gate plays uniformly there; player_1's gain then:
-    uniform_guard_gain = exploit_gain(
-        layout, 1.0 - 1.0 / CHAIN_ACTIONS, gamma=chain_gamma
-    )
+    uniform_guard_gains = {
+        p: exploit_gain(layout, 1.0 - 1.0 / CHAIN_ACTIONS, gamma=chain_gamma)
+        for p, layout in layouts.items()
+    }
 
     # ---- the sweep
     print(
-        f"{'game':<10}{'method':<13}{'K':>5}{'seed':>5}{'NashConv':>10}{'gains':>17}"
+        f"{'game':<11}{'method':<13}{'K':>5}{'seed':>5}{'NashConv':>10}{'gains':>17}"
         f"{'queries':>12}{'states':>9}{'gate':>6}{'unif':>6}{'expl s':>8}{'bc s':>7}"
     )
     sweep_start = time.perf_counter()
     results: dict[str, PipelineResult] = {}
-    for name in args.games:
+    for name in args.panels:
         results[name] = run_game(name, args)
         for record in results[name].records:
             print(row_text(name, record), flush=True)
@@ -352,23 +404,23 @@ def main(argv: list[str] | None = None) -> None:
         for method, rows in by_method.items():
             for c in rows:
                 extra = ""
-                if name == "chain":
+                if panel_game(name) == "chain":
                     extra = (
                         f"  gate reached in {c['gate_reached_seeds']}/"
                         f"{len(args.seeds)} seeds, {c['gate_labels_mean']:.1f} "
                         "gate labels on average"
                     )
                 print(
-                    f"{name:<10}{method:<13}K={c['budget']:<5}NashConv "
+                    f"{name:<11}{method:<13}K={c['budget']:<5}NashConv "
                     f"{c['nash_conv_mean']:.4f} [{c['nash_conv_min']:.4f}, "
                     f"{c['nash_conv_max']:.4f}]  gains "
                     + "/".join(f"{g:.4f}" for g in c["gains_mean"])
                     + extra
                 )
-    if "chain" in args.games:
+    for name, gain in uniform_guard_gains.items():
         print(
-            f"chain: player_1's gain against a uniform guard = "
-            f"{uniform_guard_gain:.4f} (exploit_gain with error 1/2)"
+            f"{name}: player_1's gain against a uniform guard = "
+            f"{gain:.4f} (exploit_gain with error 1/2)"
         )
 
     # ---- write everything (atomically)
@@ -381,13 +433,15 @@ def main(argv: list[str] | None = None) -> None:
             "machine": platform.machine(),
         },
         "expert_nash_conv": expert_gaps,
-        "chain_layout": dataclasses.asdict(layout),
-        "chain_uniform_guard_gain": uniform_guard_gain,
+        "chain_layouts": {p: dataclasses.asdict(lay) for p, lay in layouts.items()},
+        "chain_uniform_guard_gain": uniform_guard_gains,
         "sweep_seconds": sweep_seconds,
         "summary": summary,
         "runs": [
             {
-                "game": name,
+                "game": panel_game(name),
+                "panel": name,
+                "chain_length": panel_length(name),
                 **dataclasses.asdict(r),
                 "gate_labels": gate_labels(name, r),
                 "uniform_players": uniform_players(r),

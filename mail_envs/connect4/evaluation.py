@@ -8,6 +8,12 @@ that is full ends the game as a loss for the player who chose it. Actions are
 sampled from the returned probabilities with a seeded generator, so a result
 is reproducible from ``seed``.
 
+Every match also records the opponent's mean policy entropy over its own
+decisions (:attr:`MatchResult.opponent_entropy`, nats), the estimate the
+paper's public code reports as Table 2; :func:`opponent_entropies` measures
+the same quantity on a fixed set of positions instead, independent of the
+evaluated policy.
+
 Rates come with Wilson score intervals (:func:`wilson_interval`; E. B. Wilson,
 "Probable inference, the law of succession, and statistical inference",
 JASA 22, 1927), which stay inside [0, 1] and keep their coverage for rates
@@ -38,15 +44,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mail_envs.connect4 import rules
-from mail_envs.core import BatchedPolicy
+from mail_envs.core import BatchedPolicy, check_int
 from mail_envs.files import atomic_write_text
 
 __all__ = [
     "Connect4Evaluation",
     "MatchOutcomes",
     "MatchResult",
+    "OpponentEntropies",
     "evaluate_connect4",
+    "opponent_entropies",
     "play_connect4_games",
+    "policy_entropy",
     "wilson_interval",
 ]
 
@@ -102,11 +111,34 @@ class MatchOutcomes:
         length: ``(n,)`` number of plies played (an illegal move counts).
         illegal: ``(n,)`` bool, the game ended by an illegal move (its author
             lost).
+        entropy: ``(n, 2)`` sum over each player's decisions of the entropy
+            (nats) of its move distribution; column 0 the first player.
+        decisions: ``(n, 2)`` number of decisions of each player.
     """
 
     winner: np.ndarray
     length: np.ndarray
     illegal: np.ndarray
+    entropy: np.ndarray
+    decisions: np.ndarray
+
+
+def policy_entropy(probs: np.ndarray) -> np.ndarray:
+    """Row-wise Shannon entropy in nats, ``-sum_a p(a) log p(a)`` (``0 log 0 = 0``).
+
+    Args:
+        probs: ``(B, A)`` move distributions.
+
+    Returns:
+        ``(B,)`` float64 entropies.
+
+    Example:
+        >>> round(float(policy_entropy(np.full((1, 7), 1 / 7))[0]), 4)  # log 7
+        1.9459
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    logs = np.log(probs, out=np.zeros_like(probs), where=probs > 0)
+    return -(probs * logs).sum(axis=-1)
 
 
 def _probabilities(
@@ -161,13 +193,14 @@ def play_connect4_games(
             wrong shape, negative or non-finite entries, or rows that do not
             sum to 1.
     """
-    if n_games < 1:
-        raise ValueError(f"n_games must be positive, got {n_games}")
+    n_games = check_int("n_games", n_games, 1)
     stones = np.zeros((2, n_games), dtype=np.uint64)
     mask = np.zeros(n_games, dtype=np.uint64)
     winner = np.zeros(n_games, dtype=np.int8)
     length = np.zeros(n_games, dtype=np.int64)
     illegal = np.zeros(n_games, dtype=bool)
+    entropy = np.zeros((n_games, 2))
+    decisions = np.zeros((n_games, 2), dtype=np.int64)
     live = np.arange(n_games)
     policies = (first, second)
     for ply in range(rules.NUM_CELLS):
@@ -178,6 +211,8 @@ def play_connect4_games(
         probs = _probabilities(
             policies[mover], rules.planes_from_bitboards(me, them), legal, name
         )
+        entropy[live, mover] += policy_entropy(probs)
+        decisions[live, mover] += 1
         cdf = np.cumsum(probs, axis=1)
         u = rng.random(len(live))[:, None] * cdf[:, -1:]
         action = np.argmax(cdf > u, axis=1)
@@ -198,7 +233,13 @@ def play_connect4_games(
         live = live[~done]
         if live.size == 0:
             break
-    return MatchOutcomes(winner=winner, length=length, illegal=illegal)
+    return MatchOutcomes(
+        winner=winner,
+        length=length,
+        illegal=illegal,
+        entropy=entropy,
+        decisions=decisions,
+    )
 
 
 @dataclass(frozen=True)
@@ -221,6 +262,10 @@ class MatchResult:
         draw_ci: Wilson interval of the draw rate.
         loss_ci: Wilson interval of the loss rate.
         mean_length: Mean number of plies per game.
+        opponent_entropy: The opponent's mean move entropy (nats) over all
+            its decisions in the match (the published code's Table 2
+            estimate: ``scipy.stats.entropy`` of each softmax move
+            distribution, averaged over the opponent's moves).
     """
 
     opponent: str
@@ -238,6 +283,7 @@ class MatchResult:
     draw_ci: tuple[float, float]
     loss_ci: tuple[float, float]
     mean_length: float
+    opponent_entropy: float = 0.0
 
     @classmethod
     def from_outcomes(
@@ -245,6 +291,8 @@ class MatchResult:
     ) -> MatchResult:
         """Count wins, draws and losses of the policy in ``seat``."""
         sign = 1 if seat == "first" else -1
+        them = 1 if seat == "first" else 0
+        moves = int(outcomes.decisions[:, them].sum())
         mine = outcomes.winner.astype(np.int64) * sign
         n = int(mine.size)
         wins, draws, losses = (
@@ -268,6 +316,9 @@ class MatchResult:
             draw_ci=wilson_interval(draws, n, confidence),
             loss_ci=wilson_interval(losses, n, confidence),
             mean_length=float(outcomes.length.mean()),
+            opponent_entropy=(
+                float(outcomes.entropy[:, them].sum() / moves) if moves else 0.0
+            ),
         )
 
 
@@ -359,8 +410,8 @@ def evaluate_connect4(
         ValueError: If ``n_games < 1``, a seat is unknown, ``opponents`` is
             empty, or a policy returns invalid probabilities.
     """
-    if n_games < 1:
-        raise ValueError(f"n_games must be positive, got {n_games}")
+    n_games = check_int("n_games", n_games, 1)
+    seed = check_int("seed", seed, 0)
     bad = [s for s in seats if s not in _SEATS]
     if bad or not seats:
         raise ValueError(
@@ -388,4 +439,120 @@ def evaluate_connect4(
                 )
     return Connect4Evaluation(
         matches=tuple(matches), n_games=n_games, seed=seed, confidence=confidence
+    )
+
+
+@dataclass(frozen=True)
+class OpponentEntropies:
+    """Mean policy entropies of opponents on one fixed set of positions (Table 2).
+
+    Attributes:
+        names: The opponents, in the order given.
+        mean_nats: Each opponent's mean move entropy over the positions (nats).
+        standard_error_nats: Standard error of each mean over the positions.
+        uniform_nats: Mean entropy of the uniform distribution over the legal
+            moves of the same positions (the upper bound; ``log 7 ~ 1.95`` on
+            a board without a full column).
+        n_positions: Number of positions.
+    """
+
+    names: tuple[str, ...]
+    mean_nats: tuple[float, ...]
+    standard_error_nats: tuple[float, ...]
+    uniform_nats: float
+    n_positions: int
+
+    @property
+    def mean_bits(self) -> tuple[float, ...]:
+        """The means in bits (``nats / log 2``)."""
+        return tuple(m / np.log(2.0) for m in self.mean_nats)
+
+    def entropy(self, name: str) -> float:
+        """Mean entropy (nats) of the opponent ``name``.
+
+        Raises:
+            KeyError: If ``name`` was not measured.
+        """
+        if name not in self.names:
+            raise KeyError(f"no opponent {name!r}; measured {list(self.names)}")
+        return self.mean_nats[self.names.index(name)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form, the bits included."""
+        return asdict(self) | {"mean_bits": list(self.mean_bits)}
+
+    def summary(self) -> str:
+        """One line per opponent: mean entropy in nats (with its standard error)
+        and in bits."""
+        lines = [
+            f"{name:>12}: {nats:.3f} +- {se:.3f} nats ({nats / np.log(2.0):.3f} bits)"
+            for name, nats, se in zip(
+                self.names, self.mean_nats, self.standard_error_nats, strict=True
+            )
+        ]
+        lines.append(
+            f"{'uniform':>12}: {self.uniform_nats:.3f} nats "
+            f"({self.uniform_nats / np.log(2.0):.3f} bits), "
+            f"{self.n_positions} positions"
+        )
+        return "\n".join(lines)
+
+
+def opponent_entropies(
+    opponents: Mapping[str, BatchedPolicy],
+    observations: np.ndarray,
+    action_masks: np.ndarray,
+) -> OpponentEntropies:
+    """Each opponent's mean policy entropy over one set of positions (Table 2).
+
+    Appendix I of the paper reports the entropies of the softmax opponents to
+    show how noisy each level is; the published code averages
+    ``scipy.stats.entropy`` (nats) of the softmax move distribution over the
+    opponent's decisions in the evaluation games (see
+    :attr:`MatchResult.opponent_entropy`). Here every opponent is measured on
+    the same given positions, e.g. from
+    :func:`mail_envs.connect4.opponents.random_positions`, so the numbers do
+    not depend on a learned policy and the levels are compared on equal
+    footing.
+
+    Args:
+        opponents: Opponents by name (batched policies).
+        observations: ``(N, 6, 7, 2)`` positions from the point of view of the
+            player to move.
+        action_masks: ``(N, 7)`` legal moves; every row has one.
+
+    Returns:
+        An :class:`OpponentEntropies`, in nats.
+
+    Raises:
+        ValueError: If there are no positions, a row has no legal move, or an
+            opponent returns invalid probabilities.
+
+    Example:
+        >>> from mail_envs.connect4.opponents import SoftmaxSolverOpponent
+        >>> from mail_envs.connect4.opponents import random_positions
+        >>> obs, masks = random_positions(5, min_ply=10, max_ply=12, seed=0)
+        >>> levels = {f"softmax-{k}": SoftmaxSolverOpponent.level(k) for k in (1, 5)}
+        >>> table = opponent_entropies(levels, obs, masks)
+        >>> table.mean_nats[0] < table.mean_nats[1] <= table.uniform_nats
+        True
+    """
+    masks = np.asarray(action_masks, dtype=bool)
+    if masks.ndim != 2 or masks.shape[0] < 1:
+        raise ValueError(f"need a non-empty (N, 7) batch of masks, got {masks.shape}")
+    empty = np.flatnonzero(~masks.any(axis=1))
+    if empty.size:
+        raise ValueError(f"position {empty[0]} has no legal move")
+    n = masks.shape[0]
+    means, errors = [], []
+    for name, opponent in opponents.items():
+        entropy = policy_entropy(_probabilities(opponent, observations, masks, name))
+        means.append(float(entropy.mean()))
+        errors.append(float(entropy.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0)
+    return OpponentEntropies(
+        names=tuple(opponents),
+        mean_nats=tuple(means),
+        standard_error_nats=tuple(errors),
+        uniform_nats=float(np.log(masks.sum(axis=1)).mean()),
+        n_positions=n,
     )

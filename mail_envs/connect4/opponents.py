@@ -8,10 +8,15 @@ exact move scores of :mod:`mail_envs.connect4.expert` (the BitBully solver):
 * :class:`SoftmaxSolverOpponent` — noisy perfect play. In a position with
   legal moves ``m`` and solver scores ``s(m)`` it plays ``m`` with probability
   ``exp(s(m) / T) / sum_m' exp(s(m') / T)``. Small temperatures ``T`` play
-  almost perfectly; large ones almost uniformly over legal moves. The levels
-  1 to 5 of :data:`SOFTMAX_LEVEL_TEMPERATURES` (1 the weakest) are a
-  geometric ladder ``T = 16 / 2**level``; :func:`estimate_softmax_entropy`
-  measures how random each level is.
+  almost perfectly; large ones almost uniformly over legal moves. As in the
+  paper's public code (``connect4/evaluate_policy.py``: the raw BitBully
+  scores divided by ``suboptimal``, the level) the temperature *is* the
+  level: level ``k`` of :data:`SOFTMAX_LEVEL_TEMPERATURES` has ``T = k``, so
+  level 1 is the strongest and level 5 the noisiest (Appendix I: "higher
+  temperatures introduce greater stochasticity");
+  :func:`estimate_softmax_entropy` and
+  :func:`mail_envs.connect4.evaluation.opponent_entropies` measure how random
+  each level is (Table 2).
 * :class:`ApproximateBestResponse` — an exploiter of imitation learners. While
   its position is lost (the best solver score is negative) it plays uniformly
   at random among the legal moves that do *not* hand the opponent an
@@ -49,7 +54,7 @@ from mail_envs.connect4.expert import (
     optimal_move_mask,
     positions_from_observations,
 )
-from mail_envs.core import BatchedPolicy
+from mail_envs.core import BatchedPolicy, check_real
 
 __all__ = [
     "SOFTMAX_LEVEL_TEMPERATURES",
@@ -63,12 +68,13 @@ __all__ = [
     "random_positions",
 ]
 
-#: Temperature of each softmax level: ``T = 16 / 2**level`` (level 1 is the
-#: weakest). Scores are in moves-to-win units (one unit is one stone earlier
-#: or later), so level 5 (``T = 0.5``) gives a move that is one unit worse
-#: ``e**-2 ~ 0.14`` times the weight of the best one.
+#: Temperature of each softmax level: ``T = level`` (the published code's
+#: ``suboptimal`` argument; level 5 is the noisiest). Scores are in
+#: moves-to-win units (one unit is one stone earlier or later), so level 1
+#: (``T = 1``) gives a move that is one unit worse ``e**-1 ~ 0.37`` times the
+#: weight of the best one, level 5 ``e**-0.2 ~ 0.82`` times.
 SOFTMAX_LEVEL_TEMPERATURES: dict[int, float] = {
-    level: 16.0 / 2.0**level for level in range(1, 6)
+    level: float(level) for level in range(1, 6)
 }
 
 
@@ -97,22 +103,19 @@ class SoftmaxSolverOpponent:
         ValueError: If ``temperature`` is not a positive finite number.
 
     Example:
-        >>> opponent = SoftmaxSolverOpponent.level(5)
+        >>> opponent = SoftmaxSolverOpponent.level(5)  # the noisiest level
         >>> opponent.temperature
-        0.5
+        5.0
     """
 
     def __init__(self, temperature: float) -> None:
-        temperature = float(temperature)
-        if not (np.isfinite(temperature) and temperature > 0):
-            raise ValueError(
-                f"temperature must be positive and finite, got {temperature!r}"
-            )
-        self.temperature = temperature
+        self.temperature = check_real(
+            "temperature", temperature, minimum=0.0, open_minimum=True
+        )
 
     @classmethod
     def level(cls, level: int) -> SoftmaxSolverOpponent:
-        """The opponent of a level 1..5 of :data:`SOFTMAX_LEVEL_TEMPERATURES`.
+        """The opponent of a level 1..5: temperature ``T = level`` (5 the noisiest).
 
         Raises:
             ValueError: If ``level`` is not one of the levels.
@@ -203,7 +206,8 @@ def evaluation_opponents(
     """The standard opponents: softmax levels, the best response, the solver.
 
     Args:
-        levels: Softmax levels to include.
+        levels: Softmax levels to include (temperature ``T = level``; 1 the
+            strongest, 5 the noisiest).
 
     Returns:
         ``{"softmax-<level>": ..., "abr": ..., "perfect": ...}``.
@@ -309,8 +313,8 @@ def estimate_softmax_entropy(
 
     All levels are measured on the same positions (:func:`random_positions`),
     so their differences are not blurred by sampling noise; since a softmax's
-    entropy grows with its temperature in every position, the estimates
-    decrease with the level.
+    entropy grows with its temperature in every position and the temperature
+    is the level, the estimates increase with the level.
 
     Args:
         levels: Softmax levels (keys of :data:`SOFTMAX_LEVEL_TEMPERATURES`).

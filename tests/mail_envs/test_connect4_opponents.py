@@ -41,24 +41,35 @@ def test_softmax_matches_formula() -> None:
         SoftmaxSolverOpponent(0.0)
     with pytest.raises(ValueError, match="level"):
         SoftmaxSolverOpponent.level(6)
-    assert [SOFTMAX_LEVEL_TEMPERATURES[k] for k in range(1, 6)] == [8, 4, 2, 1, 0.5]
+    # The published code's convention (connect4/evaluate_policy.py of
+    # tfreihaut/Multi-agent-imitation-learning-...: scores / suboptimal, with
+    # suboptimal in 1..5): the temperature is the level, 5 the noisiest.
+    assert [SOFTMAX_LEVEL_TEMPERATURES[k] for k in range(1, 6)] == [1, 2, 3, 4, 5]
+    assert [SoftmaxSolverOpponent.level(k).temperature for k in range(1, 6)] == [
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+    ]
 
 
 def test_softmax_opponent_on_a_position() -> None:
     obs, mask = _obs("334455")
-    probs = SoftmaxSolverOpponent.level(5)(obs, mask)[0]
     scores = batch_move_scores(obs, mask)[0]
-    np.testing.assert_allclose(
-        probs, np.exp(2 * (scores - 18)) / np.exp(2 * (scores - 18)).sum()
-    )
-    assert probs[[2, 6]].min() > probs[[0, 1, 3, 4, 5]].max()
+    for level in (1, 5):
+        probs = SoftmaxSolverOpponent.level(level)(obs, mask)[0]
+        weights = np.exp((scores - scores.max()) / level)
+        np.testing.assert_allclose(probs, weights / weights.sum())
+        assert probs[[2, 6]].min() > probs[[0, 1, 3, 4, 5]].max()
 
 
-def test_entropy_decreases_with_level_and_is_bounded() -> None:
+def test_entropy_increases_with_level_and_is_bounded() -> None:
     estimate = estimate_softmax_entropy(n_positions=60, min_ply=18, max_ply=30, seed=4)
     assert estimate.levels == (1, 2, 3, 4, 5)
-    assert np.all(np.diff(estimate.mean_entropy) < 0)
-    assert estimate.mean_entropy[0] <= estimate.max_entropy + 1e-12
+    assert estimate.temperatures == (1.0, 2.0, 3.0, 4.0, 5.0)
+    assert np.all(np.diff(estimate.mean_entropy) > 0)  # level 5 the noisiest
+    assert estimate.mean_entropy[-1] <= estimate.max_entropy + 1e-12
     assert all(e >= 0 for e in estimate.standard_error)
 
 

@@ -180,8 +180,11 @@ def _play_draw(envs: gym.vector.VectorEnv) -> tuple:
     return obs, reward, terminated, truncated, info
 
 
-def test_next_step_autoreset_gives_a_drawn_game_an_empty_mask() -> None:
-    envs = gym.make_vec("mail_envs/TicTacToe-vs-expert-v0", num_envs=1)
+@pytest.mark.parametrize("mode", ["vector_entry_point", "sync"])
+def test_next_step_autoreset_gives_a_drawn_game_an_empty_mask(mode) -> None:
+    envs = gym.make_vec(
+        "mail_envs/TicTacToe-vs-expert-v0", num_envs=1, vectorization_mode=mode
+    )
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
     obs, reward, terminated, _, _ = _play_draw(envs)
     assert terminated.tolist() == [True] and reward.tolist() == [0.0]
@@ -191,12 +194,21 @@ def test_next_step_autoreset_gives_a_drawn_game_an_empty_mask() -> None:
     assert obs["action_mask"].all() and not terminated.any()
 
 
-def test_same_step_autoreset_moves_the_terminal_observation_to_info() -> None:
-    envs = gym.make_vec(
-        "mail_envs/TicTacToe-vs-expert-v0",
-        num_envs=1,
-        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-    )
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        # mail-gym's batch VectorEnv (the id's vector entry point, the default)
+        {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        # Gymnasium's own SyncVectorEnv
+        {
+            "vectorization_mode": "sync",
+            "vector_kwargs": {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        },
+    ],
+    ids=["batch", "sync"],
+)
+def test_same_step_autoreset_moves_the_terminal_observation_to_info(kwargs) -> None:
+    envs = gym.make_vec("mail_envs/TicTacToe-vs-expert-v0", num_envs=1, **kwargs)
     obs, _, terminated, _, info = _play_draw(envs)
     assert terminated.tolist() == [True]
     assert obs["action_mask"].all()  # already the new game

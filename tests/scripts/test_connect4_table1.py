@@ -26,6 +26,8 @@ TINY = [
     "--threads",
     "1",
     "--no-progress",
+    "--entropy-positions",
+    "12",
 ]
 
 
@@ -59,6 +61,23 @@ def run_script(out_dir: Path, *extra: str, seeds: str = "0") -> tuple[dict, str]
 
 OPPONENTS = ["softmax-1", "softmax-2", "softmax-3", "softmax-4", "softmax-5"]
 OPPONENTS += ["abr", "perfect"]
+
+
+def test_cuda_without_cuda_is_a_clear_error() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--device", "cuda", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "needs CUDA" in done.stderr
 
 
 def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
@@ -102,8 +121,19 @@ def test_tiny_run_writes_a_consistent_table(tmp_path: Path) -> None:
             assert cell["win_min"] == min(wins) and cell["win_max"] == max(wins)
             assert cell["win_bar"] == [min(wins), max(wins)]
     assert payload["summary_bar"] == "min-max over seeds"
-    # The line of each opponent is printed once per seat, with both methods.
-    assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 2
+    # Table 2: every opponent's entropy on the same positions, in nats; the
+    # softmax levels grow noisier with the level (temperature = level).
+    table2 = payload["table2_entropy"]["on_positions"]
+    assert table2["names"] == OPPONENTS
+    assert table2["n_positions"] == 12
+    softmax = table2["mean_nats"][:5]
+    assert softmax == sorted(softmax)
+    assert max(table2["mean_nats"]) <= table2["uniform_nats"] + 1e-12
+    assert payload["table2_entropy"]["in_games_vs_expert"] == {}
+    assert "Table 2" in stdout
+    # The line of each opponent is printed once per seat, with both methods,
+    # and once in table 2.
+    assert sum(line.startswith("softmax-1") for line in stdout.splitlines()) == 3
     assert "min-max over seeds" in stdout
     assert not [
         p for p in tmp_path.iterdir() if p.name.endswith(".tmp")

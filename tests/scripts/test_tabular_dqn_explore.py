@@ -1,4 +1,7 @@
-"""Smoke test of scripts/tabular_dqn_explore.py (figures 2a and 2b) with tiny budgets."""
+"""Smoke test of scripts/tabular_dqn_explore.py (figures 2a and 2b) with tiny budgets.
+
+The chain runs at two lengths (N = 4 and 8), one panel each.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
         "2",
         "--seeds",
         "0",
+        "--chain-lengths",
+        "8",
+        "4",
         "--bc-min-steps",
         "200",
         "--out-dir",
@@ -48,7 +54,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
 def test_writes_json_and_png_atomically(quick_run: tuple[dict, Path]) -> None:
     payload, out = quick_run
     name = payload["run_name"]
-    assert name == "dqn_explore_gridworld-chain_K1-2_seeds0_quick"
+    assert name == "dqn_explore_gridworld-chain4-8_K1-2_seeds0_quick"
     assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in out.iterdir()) == [f"{name}.json", f"{name}.png"]
 
@@ -58,10 +64,20 @@ def test_one_record_per_cell_with_consistent_numbers(
 ) -> None:
     payload, _ = quick_run
     runs = payload["runs"]
-    cells = {(r["game"], r["method"], r["budget"], r["seed"]) for r in runs}
-    assert len(runs) == len(cells) == 2 * 2 * 2
-    assert payload["expert_nash_conv"] == {"gridworld": 0.0, "chain": 0.0}
+    cells = {(r["panel"], r["method"], r["budget"], r["seed"]) for r in runs}
+    assert len(runs) == len(cells) == 3 * 2 * 2
+    assert payload["expert_nash_conv"] == {
+        "gridworld": 0.0,
+        "chain-N4": 0.0,
+        "chain-N8": 0.0,
+    }
+    assert set(payload["summary"]) == {"gridworld", "chain-N4", "chain-N8"}
     for r in runs:
+        assert r["chain_length"] == (
+            None
+            if r["game"] == "gridworld"
+            else int(r["panel"].removeprefix("chain-N"))
+        )
         assert min(r["gains"]) >= 0.0
         assert r["nash_conv"] == pytest.approx(sum(r["gains"]), abs=1e-12)
         if r["game"] == "gridworld":
@@ -83,17 +99,22 @@ def test_chain_gain_is_the_known_exploit_value(quick_run: tuple[dict, Path]) -> 
     ``q gamma^N - cost (1 - gamma^N) / (1 - gamma)`` with ``q = 1/2``
     (mail_envs.chain module docstring); a guard with a gate label gives 0."""
     payload, _ = quick_run
-    layout = chain_layout(8, 2, seed=0)
-    known = exploit_gain(layout, 0.5, gamma=0.95)
-    assert payload["chain_uniform_guard_gain"] == pytest.approx(known)
+    known = {
+        n: exploit_gain(chain_layout(n, 2, seed=0), 0.5, gamma=0.95) for n in (4, 8)
+    }
+    assert payload["chain_uniform_guard_gain"] == pytest.approx(
+        {f"chain-N{n}": g for n, g in known.items()}
+    )
+    assert known[4] > known[8] > 0.0
     chain = [r for r in payload["runs"] if r["game"] == "chain"]
     unseen = [r for r in chain if r["gate_labels"] == 0]
     assert unseen, "expected a run whose explorer never reached the gate"
     for r in chain:
+        known_gain = known[r["chain_length"]]
         if r["gate_labels"] == 0:
             assert r["num_queries"][0] == 0
             assert r["uniform_players"] == [0]
-            assert r["gains"] == pytest.approx([0.0, known], abs=1e-9)
+            assert r["gains"] == pytest.approx([0.0, known_gain], abs=1e-9)
         else:
             assert r["num_queries"][0] >= 1
             assert r["uniform_players"] == []
