@@ -177,32 +177,44 @@ def run_game(args: Args, game: str) -> PipelineResult:
     ).run()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    torch.set_num_threads(1)  # small networks, a shared CPU
-    out = Path(args.out)
+def write_summary(out: Path, quick: bool = False) -> Path:
+    """``out/summary.md``: the table of every ``<game>.json`` in ``out``."""
     sections = [
         "# Uniform vs DQN-Explore (ours) vs DQN-Explore (published configuration)",
         "",
         "NashConv: mean [min, max] over seeds; states: distinct labelled states,"
         " mean over seeds of the per-player mean. Written by"
-        " `scripts/dqn_explore_variants.py`" + (" --quick" if args.quick else "") + ".",
+        " `scripts/dqn_explore_variants.py`"
+        + (" --quick" if quick else "")
+        + " from the JSON files beside it.",
     ]
+    for game in GAMES:
+        path = out / f"{game}.json"
+        if not path.is_file():
+            continue
+        result = PipelineResult.from_json(path)
+        sections += [
+            "",
+            f"## {game} {result.config.get('game_options', {})}, seeds "
+            f"{result.config.get('seeds')} ({path.name})",
+            "",
+            markdown_table(result),
+        ]
+    return atomic_write_text(out / "summary.md", "\n".join(sections) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # small networks, a shared CPU
+    out = Path(args.out)
     for game in args.games:
         result = run_game(args, game)
-        table = markdown_table(result)
         print(f"\n{game} {args.options(game)}, seeds {list(args.game_seeds(game))}:")
-        print(table)
+        print(markdown_table(result))
         json_path = result.to_json(out / f"{game}.json")
         png_path = result.plot(out / f"{game}.png")
         print(f"wrote {json_path} and {png_path} ({result.elapsed_seconds:.0f} s)")
-        sections += [
-            "",
-            f"## {game} {args.options(game)}, seeds {list(args.game_seeds(game))}",
-            "",
-            table,
-        ]
-    atomic_write_text(out / "summary.md", "\n".join(sections) + "\n")
+    print(f"wrote {write_summary(out, args.quick)}")
 
 
 if __name__ == "__main__":  # worker processes re-import this file

@@ -23,6 +23,9 @@ def _script():
     return module
 
 
+# pdoc cannot resolve string annotations of classes built by factories
+# (mail_envs.env_factories); it says so and renders them as written.
+@pytest.mark.filterwarnings("ignore:Error parsing type annotation")
 def test_every_public_module_gets_a_page_with_its_docstrings(tmp_path):
     script = _script()
     modules = script.public_modules()
