@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,7 +68,11 @@ def build(out: Path) -> list[Path]:
         footer_text="mail-gym API reference, built from the docstrings",
     )
     out.mkdir(parents=True, exist_ok=True)
-    pdoc.pdoc(*public_modules(), output_directory=out)
+    with warnings.catch_warnings():
+        # Packages and their submodules are both listed on purpose (a package's
+        # __all__ would hide its submodules); pdoc notes the repeats.
+        warnings.filterwarnings("ignore", message="The module specification")
+        pdoc.pdoc(*public_modules(), output_directory=out)
     return sorted(
         p for p in out.rglob("*.html") if p.name not in ("index.html", "search.html")
     )
