@@ -312,6 +312,34 @@ class BoardGameVectorEnv(gymnasium.vector.VectorEnv):
         return rewards, terminated, truncated
 
 
+def _vs_expert_vec(
+    batch: type,
+    make_expert: Any,
+    num_envs: int,
+    *,
+    controlled_agent: str,
+    flatten_observation: bool,
+    opponent: Any,
+    expert_policy: str,
+    seed: int | None,
+    device: Any,
+    render_mode: str | None,
+    autoreset_mode: AutoresetMode | str,
+) -> BoardGameVectorEnv:
+    """The vector env of a board game's vs-expert view (see the two entry points)."""
+    _no_render(render_mode)
+    return BoardGameVectorEnv(
+        batch,
+        num_envs,
+        controlled_agent=controlled_agent,
+        opponent=make_expert(expert_policy) if opponent is None else opponent,
+        flatten_observation=flatten_observation,
+        seed=seed,
+        device=device,
+        autoreset_mode=autoreset_mode,
+    )
+
+
 def make_tictactoe_vs_expert_vec(
     num_envs: int = 1,
     *,
@@ -343,17 +371,17 @@ def make_tictactoe_vs_expert_vec(
     Raises:
         ValueError: If ``render_mode`` is given.
     """
-    _no_render(render_mode)
-    if opponent is None:
-        opponent = TicTacToeMinimaxExpert(policy=expert_policy)  # type: ignore[arg-type]
-    return BoardGameVectorEnv(
+    return _vs_expert_vec(
         TicTacToeBatch,
+        lambda policy: TicTacToeMinimaxExpert(policy=policy),
         num_envs,
         controlled_agent=controlled_agent,
-        opponent=opponent,
         flatten_observation=flatten_observation,
+        opponent=opponent,
+        expert_policy=expert_policy,
         seed=seed,
         device=device,
+        render_mode=render_mode,
         autoreset_mode=autoreset_mode,
     )
 
@@ -377,16 +405,9 @@ def make_connect4_vs_expert_vec(
     batch position by position through its LRU cache (about a millisecond a
     new position): pass a cheaper batched ``opponent`` for throughput.
 
-    Args:
-        num_envs: Number of games.
-        controlled_agent: ``"player_0"`` (moves first) or ``"player_1"``.
-        flatten_observation: Observations are the planes only.
-        opponent: Replaces the solver expert when given.
-        expert_policy: ``"uniform"`` over optimal moves or ``"deterministic"``.
-        seed: Seed of the opponent's sampling.
-        device: ``None`` (numpy) or a torch device.
-        render_mode: Must be None (the batch view does not render).
-        autoreset_mode: ``AutoresetMode.NEXT_STEP`` or ``SAME_STEP``.
+    Args: as :func:`make_tictactoe_vs_expert_vec` (``controlled_agent``
+        ``"player_0"``, moving first, or ``"player_1"``; the solver expert's
+        ``expert_policy``).
 
     Returns:
         The vector env.
@@ -394,19 +415,23 @@ def make_connect4_vs_expert_vec(
     Raises:
         ValueError: If ``render_mode`` is given.
     """
-    _no_render(render_mode)
-    if opponent is None:
+
+    def solver(policy: str) -> Any:
         from mail_envs.connect4.expert import Connect4Expert
 
-        opponent = Connect4Expert(mode=expert_policy)  # type: ignore[arg-type]
-    return BoardGameVectorEnv(
+        return Connect4Expert(mode=policy)  # type: ignore[arg-type]
+
+    return _vs_expert_vec(
         Connect4Batch,
+        solver,
         num_envs,
         controlled_agent=controlled_agent,
-        opponent=opponent,
         flatten_observation=flatten_observation,
+        opponent=opponent,
+        expert_policy=expert_policy,
         seed=seed,
         device=device,
+        render_mode=render_mode,
         autoreset_mode=autoreset_mode,
     )
 
