@@ -74,6 +74,7 @@ from agents.imitation import (
     LearnerSession,
 )
 from agents.monitor import RunMonitor
+from mail_envs.core import check_real
 from mail_wrappers.elliptical_reward import EllipticalBonus
 
 __all__ = [
@@ -144,13 +145,8 @@ class PaperDQNConfig:
             value = getattr(self, f.name)
             if f.type == "int":
                 check_positive_int(f.name, value)
-            elif f.type == "float" and not (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and value > 0
-            ):
-                raise ValueError(f"{f.name} must be finite and > 0, got {value!r}")
+            elif f.type == "float":
+                check_real(f.name, value, minimum=0.0, open_minimum=True)
         if not 0.0 < self.gamma < 1.0 or not 0.0 < self.tau <= 1.0:
             raise ValueError(
                 f"gamma must lie in (0, 1) and tau in (0, 1], got gamma={self.gamma!r}, "

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from mail_envs.core import check_seed
+
 __all__ = ["Backend", "CounterRandom", "get_backend", "splitmix64"]
 
 #: SplitMix64's constants as signed 64-bit integers (wrapping arithmetic).
@@ -207,12 +209,7 @@ class CounterRandom:
         Raises:
             ValueError: If ``seed`` is neither None nor a non-negative int.
         """
-        if seed is not None and (
-            isinstance(seed, bool)
-            or not isinstance(seed, (int, np.integer))
-            or seed < 0
-        ):
-            raise ValueError(f"seed must be None or a non-negative int, got {seed!r}")
+        seed = check_seed("seed", seed, allow_none=True)
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         games = self.backend.arange(self.num_games)

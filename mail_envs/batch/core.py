@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mail_envs.batch._backend import Backend, get_backend
+from mail_envs.core import check_int
 
 __all__ = ["CONTINUE", "DRAW", "ILLEGAL", "WIN", "BatchGame", "BatchStep"]
 
@@ -121,11 +122,7 @@ class BatchGame(ABC):
     def __init__(
         self, num_games: int, *, device: Any = None, autoreset: bool = True
     ) -> None:
-        if isinstance(num_games, bool) or not isinstance(num_games, (int, np.integer)):
-            raise ValueError(f"num_games must be a positive int, got {num_games!r}")
-        if num_games < 1:
-            raise ValueError(f"num_games must be a positive int, got {num_games!r}")
-        self.num_games = int(num_games)
+        self.num_games = check_int("num_games", num_games, 1)
         self.backend: Backend = get_backend(device)
         self.autoreset = bool(autoreset)
         self._reward_table = self.backend.table(_REWARDS)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from mail_envs.batch._backend import CounterRandom, get_backend
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.tabular_env import DEFAULT_MAX_CYCLES
 
 __all__ = ["TabularBatch", "TabularStep"]
@@ -87,13 +87,9 @@ class TabularBatch:
     ) -> None:
         if not isinstance(game, TabularMarkovGame):
             raise TypeError(f"game must be a TabularMarkovGame, got {game!r}")
-        for name, value in (("num_games", num_games), ("max_cycles", max_cycles)):
-            if value is None and name == "max_cycles":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int("num_games", num_games, 1)
+        if max_cycles is not None:
+            check_int("max_cycles", max_cycles, 1)
         self.game = game
         self.num_games = int(num_games)
         if max_cycles is None:

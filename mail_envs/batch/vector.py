@@ -56,6 +56,7 @@ from mail_envs.batch._backend import CounterRandom
 from mail_envs.batch.connect4 import Connect4Batch
 from mail_envs.batch.core import BatchGame
 from mail_envs.batch.tictactoe import TicTacToeBatch
+from mail_envs.core import check_int
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
 __all__ = [
@@ -124,12 +125,7 @@ class BoardGameVectorEnv(gymnasium.vector.VectorEnv):
             )
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         self.autoreset_mode = mode
-        if (
-            isinstance(num_envs, bool)
-            or not isinstance(num_envs, (int, np.integer))
-            or num_envs < 1
-        ):
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        check_int("num_envs", num_envs, 1)
         if controlled_agent not in game.agents:
             raise ValueError(
                 f"controlled_agent must be one of {list(game.agents)}, "
