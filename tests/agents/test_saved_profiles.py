@@ -236,18 +236,24 @@ def test_bare_head_loads_as_a_stochastic_policy(tmp_path):
     )
 
 
-# ------------------------------------------------------- game configurations
-
-
-def test_mismatched_game_config_is_refused_naming_both(tmp_path):
+def _saved_grid_profile(folder):
+    """The 3x3 Gridworld table profile, saved into ``folder``."""
     result = table_result()
     save_profile(
         result.policies,
-        tmp_path,
+        folder,
         agents=result.agents,
         game_config=grid_config(3),
         game=grid_problem().model,
     )
+    return result
+
+
+# ------------------------------------------------------- game configurations
+
+
+def test_mismatched_game_config_is_refused_naming_both(tmp_path):
+    result = _saved_grid_profile(tmp_path)
     with pytest.raises(ValueError, match=r"'size': 3.*'size': 5"):
         load_profile(tmp_path, game_config=grid_config(5))
     with pytest.raises(ValueError, match=r"'size': 3.*'size': 5"):
@@ -298,14 +304,7 @@ def test_files_without_kind_or_game_config_still_load(tmp_path):
 
 
 def test_load_policy_refuses_a_table_file(tmp_path):
-    result = table_result()
-    save_profile(
-        result.policies,
-        tmp_path,
-        agents=result.agents,
-        game_config=grid_config(3),
-        game=grid_problem().model,
-    )
+    result = _saved_grid_profile(tmp_path)
     with pytest.raises(ValueError, match=r"'table' policy.*load_opponent"):
         load_policy(tmp_path / result.agents[0])
 
