@@ -194,10 +194,18 @@ class LearnerSession:
             learned policy, still labelled by the expert).
         seat_policies: Policies of the seats that are neither the learner nor
             the explorer (default: their experts).
+        explorer: Index of the explorer seat (default: the next player,
+            cyclically). Algorithm 3 of Viano, Freihaut et al. (Appendix F)
+            gives every other seat its turn
+            (:class:`~agents.deep.all_seats.UniformAllSeatsBC`).
+
+    Raises:
+        ValueError: If ``player`` or ``explorer`` is not a seat index, or they
+            are the same seat.
 
     Attributes:
         agent: The learning player's name.
-        explorer_agent: The explorer seat: the next player, cyclically.
+        explorer_agent: The explorer seat (default: the next player, cyclically).
         env: The explorer seat's single-agent Gymnasium env
             (:class:`~mail_wrappers.frozen_opponent.FrozenOpponentWrapper`).
         recorder: The :class:`~mail_wrappers.recorder.ExpertLabelRecorder` the
@@ -222,6 +230,7 @@ class LearnerSession:
         *,
         learner_policy: OpponentPolicy = "expert",
         seat_policies: Mapping[str, OpponentPolicy] | None = None,
+        explorer: int | None = None,
     ) -> None:
         agents = problem.agents
         if len(agents) < 2:
@@ -237,7 +246,19 @@ class LearnerSession:
         self.problem = problem
         self.player = int(player)
         self.agent = agents[self.player]
-        self.explorer_agent = agents[(self.player + 1) % len(agents)]
+        if explorer is None:
+            explorer = (self.player + 1) % len(agents)
+        elif (
+            isinstance(explorer, bool)
+            or not isinstance(explorer, (int, np.integer))
+            or not 0 <= explorer < len(agents)
+            or explorer == self.player
+        ):
+            raise ValueError(
+                f"explorer must be a seat index in [0, {len(agents)}) other than "
+                f"the learner {self.player}, got {explorer!r}"
+            )
+        self.explorer_agent = agents[int(explorer)]
         env_seed, explorer_seed, bc_seed = spawn_seeds(seed, 3)  # a copy: no state
         self.env_seed = int_seed(env_seed)
         #: The explorer's own seed and stream (one stream per session: it goes

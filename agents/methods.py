@@ -5,8 +5,9 @@ has one ``run() -> ImitationResult``. Adding a method is one module (the
 algorithm) plus one line here.
 
 Example:
-    >>> sorted(METHODS)
-    ['bc', 'dagger', 'dqn-explore', 'dqn-explore-paper', 'lsvi-ucb-zero', 'uniform']
+    >>> sorted(METHODS)  # doctest: +NORMALIZE_WHITESPACE
+    ['bc', 'dagger', 'dqn-explore', 'dqn-explore-paper', 'lsvi-ucb-discounted',
+     'lsvi-ucb-zero', 'mail-warm', 'uniform', 'uniform-all']
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from typing import Any, Protocol
 
 from agents.bc.profile import BCConfig
 from agents.common import check_positive_int
+from agents.deep.all_seats import UniformAllSeatsBC
 from agents.deep.baselines import ExpertBC, UniformBC
 from agents.deep.dagger import DAggerBC
 from agents.deep.dqn_explore import DQNExploreBC
 from agents.deep.paper_dqn import PaperDQNExploreBC
 from agents.imitation import ImitationProblem, ImitationResult, InteractiveBC
+from agents.linear.lsvi_discounted import LSVIUCBDiscountedBC
 from agents.linear.lsvi_ucb_zero import LSVIUCBZeroBC
+from agents.linear.mail_warm import MailWarmBC
 from agents.monitor import RunMonitor
 
 __all__ = ["METHODS", "Algorithm", "make_algorithm"]
@@ -36,14 +40,19 @@ class Algorithm(Protocol):
 
 
 #: Name -> algorithm class. The budget is ``num_games`` labelled games per
-#: learning player (``num_episodes`` for the model-based LSVI-UCB-ZERO-BC).
+#: learning player (``num_episodes`` for the model-based LSVI-UCB-ZERO-BC, its
+#: discounted version and MAIL-WARM; ``uniform-all`` splits it over the
+#: explorer seats).
 METHODS: dict[str, type] = {
     "bc": ExpertBC,
     "uniform": UniformBC,
+    "uniform-all": UniformAllSeatsBC,
     "dqn-explore": DQNExploreBC,
     "dqn-explore-paper": PaperDQNExploreBC,
     "dagger": DAggerBC,
     "lsvi-ucb-zero": LSVIUCBZeroBC,
+    "lsvi-ucb-discounted": LSVIUCBDiscountedBC,
+    "mail-warm": MailWarmBC,
 }
 
 
