@@ -20,11 +20,16 @@ because ``Q_i`` takes values in an interval of length ``span_i / (1-gamma)``
 
 with ``eps_worst = max_i max_s TV`` — the WORST-STATE form of the BC error and
 constant ``span = max_i span_i`` (1 for rewards in ``[0, 1]``). With a horizon
-``H`` instead of discounting, ``(1-gamma)^-2`` becomes ``H^2``. The
-EXPECTED form ``E_{s ~ d_E} TV`` does not suffice: the expectation in the lemma
-is under the deviation's occupancy, not the expert's, and a learner that errs
-only where the expert never goes (the chain game) has expected error 0 and a
-positive gap. :func:`bound_check` reports both forms side by side.
+``H`` instead of discounting, ``(1-gamma)^-2`` becomes ``H^2``. Plugging the
+EXPECTED error ``E_{s ~ d_E} TV`` into THIS constant is no bound: the
+expectation in the lemma is under the deviation's occupancy, not the expert's;
+a learner that errs only where the expert never goes (the chain game, whose
+expert is not dominant) has expected error 0 and a positive gap.
+:func:`bound_check` reports both forms side by side. The expected-error bound
+that does hold for dominant-strategy experts, with the constant ``(2n - 1)``
+for the largest gain and our reading of the paper's ``eps_BC``, is in
+:mod:`agents.theory.matching_experts` (:func:`~agents.theory.matching_experts.eps_bc`,
+:func:`~agents.theory.matching_experts.dominant_bound_check`).
 
 **Feature concentrability** (the open question of Viano, Freihaut et al.:
 can one tell in advance whether BC will work?). For the learning player ``i``
@@ -100,6 +105,7 @@ __all__ = [
     "bound_constant",
     "feature_concentrability",
     "perturb_profile",
+    "reward_span",
 ]
 
 Support = Literal["on", "off", "all"]
@@ -116,7 +122,9 @@ class BoundCheck:
             expert's state occupancy).
         eps_worst: ``(m,)`` largest per-player worst-state BC error.
         constant: ``n * span / (1 - gamma)^2`` (or ``n * span * H^2``).
-        bound_expected: ``constant * eps_expected``: NOT a valid bound.
+        bound_expected: ``constant * eps_expected``: NOT a valid bound, even
+            for dominant-strategy experts (the valid expected-error bound is
+            :func:`agents.theory.matching_experts.dominant_bound_check`).
         bound_worst: ``constant * eps_worst``: the bound of the module docstring.
     """
 
@@ -147,12 +155,11 @@ class BRContinuity:
     delta_adversarial: np.ndarray
 
 
-def bound_constant(game: TabularMarkovGame) -> float:
-    """``n * span / (1-gamma)^2`` (discounted) or ``n * span * H^2`` (horizon H).
+def reward_span(game: TabularMarkovGame) -> float:
+    """``span = max_i (max r_i - min r_i)`` over the legal joint actions.
 
-    ``span = max_i (max r_i - min r_i)`` over the legal joint actions of
-    non-terminal states; with terminal states (which pay 0 forever) the
-    interval ``[min r_i, max r_i]`` is widened to contain 0, since a return
+    Only non-terminal states count; with terminal states (which pay 0 forever)
+    the interval ``[min r_i, max r_i]`` is widened to contain 0, since a return
     may stop accumulating at any step.
     """
     live = ~game.terminal
@@ -168,7 +175,15 @@ def bound_constant(game: TabularMarkovGame) -> float:
     high, low = rewards.max(axis=1), rewards.min(axis=1)
     if game.terminal.any():
         high, low = np.maximum(high, 0.0), np.minimum(low, 0.0)
-    span = float((high - low).max())
+    return float((high - low).max())
+
+
+def bound_constant(game: TabularMarkovGame) -> float:
+    """``n * span / (1-gamma)^2`` (discounted) or ``n * span * H^2`` (horizon H).
+
+    ``span`` is :func:`reward_span`.
+    """
+    span = reward_span(game)
     if game.horizon is not None:
         return game.num_players * span * game.horizon**2
     return game.num_players * span / (1.0 - game.gamma) ** 2
