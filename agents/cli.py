@@ -71,6 +71,9 @@ _OPTION_FLAGS = (
     "game_seed",
     "eval_games",
     "policy_class",
+    "observation",
+    "start",
+    "episode_length",
 )
 
 
@@ -377,6 +380,24 @@ def _add_game_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="gridworld: softmax-linear BC on the model (linear, default) or "
         "neural BC through the env",
+    )
+    parser.add_argument(
+        "--observation",
+        choices=("onehot", "image"),
+        default=None,
+        help="gridworld: one-hot state (default) or the rendered picture (CNN)",
+    )
+    parser.add_argument(
+        "--start",
+        choices=("corners", "published"),
+        default=None,
+        help="gridworld: the far corners (default) or the published code's start",
+    )
+    parser.add_argument(
+        "--episode-length",
+        type=int,
+        default=None,
+        help="gridworld: moves per episode (published: 10 on 3x3, 16 on 5x5)",
     )
     parser.add_argument("--length", type=int, default=None, help="chain length")
     parser.add_argument(

@@ -42,11 +42,18 @@ The envs (``env``, ``parallel_env``, ``raw_env``) are
 :class:`~mail_envs.tabular_env.TabularAECEnv` /
 :class:`~mail_envs.tabular_env.TabularParallelEnv` over this model, truncated
 after ``max_cycles`` steps (default: ``horizon``, or :data:`DEFAULT_MAX_CYCLES`
-= 50 for the infinite-horizon game). Observations are the one-hot state index.
+= 50 for the infinite-horizon game). Observations (``observation=``) are the
+one-hot state index (``"onehot"``, the default) or a rendered picture of the
+grid (``"image"``: :func:`gridworld_image_observations`, ``float32`` in
+``[0, 1]``, channels last, ``32 x 32 x 3`` on the 5x5 grid, the same for both
+players), for CNN learners as in the published 5x5 experiment (figure 2a). The
+model carries the observation of every state, so a CNN policy becomes a table
+in one batched call and its exact Nash gap is computed as for any policy.
 
 ### Version History
 
-* v0: initial release.
+* v0: initial release. The ``observation="image"`` option was added later;
+  the default observation is unchanged.
 """
 
 from __future__ import annotations
@@ -58,21 +65,27 @@ from typing import Any
 
 import numpy as np
 
-from mail_envs.core import TabularMarkovGame
+from mail_envs.core import TabularMarkovGame, check_int
 from mail_envs.env_factories import env_factories_of, tabular_env_classes
-from mail_envs.rendering import gridworld_image
+from mail_envs.rendering import gridworld_image, gridworld_images
 
 __all__ = [
     "ACTION_NAMES",
     "DEFAULT_MAX_CYCLES",
+    "IMAGE_CELL_PX",
+    "IMAGE_LINE_PX",
+    "OBSERVATIONS",
+    "PUBLISHED_EPISODE_LENGTHS",
     "PUBLISHED_STARTS",
     "GridworldAECEnv",
     "GridworldLayout",
     "GridworldParallelEnv",
     "env",
+    "gridworld_image_observations",
     "gridworld_layout",
     "make_gridworld_game",
     "parallel_env",
+    "published_starts",
     "raw_env",
 ]
 
@@ -94,6 +107,21 @@ Cell = tuple[int, int]
 #: moves from it, so the start is fair for every ``size >= 3``:
 #: ``make_gridworld_game(3, starts=PUBLISHED_STARTS)``.
 PUBLISHED_STARTS: tuple[Cell, Cell] = ((1, 0), (2, 1))
+
+#: Episode length ``H`` of the published experiments, by grid size: 10 on the
+#: 3x3 grid (``linear_mail_experiments.py``), 16 on the 5x5 grid
+#: (``dqnexplore_vs_deepunif.py``, figure 2a). The game itself stays discounted
+#: (``gamma = 0.9``); ``H`` is how long the learners' episodes last
+#: (the envs' ``max_cycles``).
+PUBLISHED_EPISODE_LENGTHS: dict[int, int] = {3: 10, 5: 16}
+
+#: Observation kinds of ``make_gridworld_game(observation=...)``.
+OBSERVATIONS = ("onehot", "image")
+
+#: Pixels per cell of the image observation (grid line included; the line is
+#: :data:`IMAGE_LINE_PX` wide): ``6 * size + 2`` pixels a side, 32 on 5x5.
+IMAGE_CELL_PX = 6
+IMAGE_LINE_PX = 2
 
 # (d_row, d_col) of each action, in ACTION_NAMES order.
 _MOVES = np.array([[0, -1], [0, 1], [-1, 0], [1, 0], [0, 0]], dtype=np.int64)
@@ -222,6 +250,66 @@ def _manhattan(a: Cell, b: Cell) -> int:
     return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
+def published_starts(size: int) -> tuple[Cell, Cell]:
+    """The start of the published code on a ``size x size`` grid (goal top-right).
+
+    player_0 at ``(size - 2, 0)`` and player_1 at ``(size - 1, 1)``, both
+    ``2 size - 3`` moves from the goal ``(0, size - 1)``: on 3x3 this is
+    :data:`PUBLISHED_STARTS` (``linear_mail_experiments.py``), on 5x5 the
+    start ``[[3, 0], [4, 1]]`` with goal ``[0, 4]`` of
+    ``dqnexplore_vs_deepunif.py`` (Viano, Freihaut et al., figure 2a).
+
+    Args:
+        size: Side of the grid (>= 3).
+
+    Returns:
+        ``((row0, col0), (row1, col1))``.
+
+    Raises:
+        ValueError: If ``size`` is not an integer >= 3.
+
+    Example:
+        >>> published_starts(5)
+        ((3, 0), (4, 1))
+    """
+    size = check_int("size", size, 3)
+    return (size - 2, 0), (size - 1, 1)
+
+
+def gridworld_image_observations(layout: GridworldLayout) -> np.ndarray:
+    """The picture of every state: the image observation of both players.
+
+    The grid drawn by :func:`mail_envs.rendering.gridworld_images` (goal a
+    green square, player_0 a red and player_1 a blue disc) with
+    :data:`IMAGE_CELL_PX` pixels per cell, as ``float32`` in ``[0, 1]``,
+    channels last: ``(S, 6 size + 2, 6 size + 2, 3)``. The published 5x5
+    experiment feeds its CNNs ``32 x 32 x 3`` renderings scaled to ``[0, 1]``
+    (Viano, Freihaut et al., ``dqnexplore_vs_deepunif.py``,
+    ``IMAGE_SIZE = 32``); ours are drawn at that size directly, so the same
+    state always gives the same image (no resampling).
+
+    Args:
+        layout: The game's layout.
+
+    Returns:
+        The ``(S, H, W, 3)`` float32 observations, in state order.
+
+    Example:
+        >>> layout = gridworld_layout(5, starts=published_starts(5))
+        >>> gridworld_image_observations(layout).shape
+        (600, 32, 32, 3)
+    """
+    positions = layout.positions(np.arange(layout.num_states))
+    images = gridworld_images(
+        layout.size,
+        layout.goal,
+        positions,
+        cell_px=IMAGE_CELL_PX,
+        line_px=IMAGE_LINE_PX,
+    )
+    return images.astype(np.float32) / np.float32(255.0)
+
+
 def _make_layout(
     size: int,
     goal: Sequence[int] | None,
@@ -277,6 +365,7 @@ def make_gridworld_game(
     allow_stay: bool = False,
     gamma: float = 0.9,
     horizon: int | None = None,
+    observation: str = "onehot",
 ) -> TabularMarkovGame:
     """Build the Gridworld race model (rules in the module docstring).
 
@@ -289,6 +378,9 @@ def make_gridworld_game(
         allow_stay: Add action 4, stay.
         gamma: Discount factor.
         horizon: Number of decision steps, or None for the discounted game.
+        observation: ``"onehot"`` (the state index) or ``"image"`` (the
+            picture of the state, :func:`gridworld_image_observations`); the
+            model holds the observation of every state for both players.
 
     Returns:
         The model. :func:`gridworld_layout` with the same arguments gives the
@@ -296,8 +388,8 @@ def make_gridworld_game(
 
     Raises:
         ValueError: If ``size``, ``goal`` or ``starts`` is invalid (off the
-            grid, shared or goal cells, unequal distances to the goal), or
-            ``gamma``/``horizon`` is ill-posed.
+            grid, shared or goal cells, unequal distances to the goal),
+            ``gamma``/``horizon`` is ill-posed, or ``observation`` is unknown.
 
     Example:
         >>> game = make_gridworld_game()
@@ -306,8 +398,13 @@ def make_gridworld_game(
         >>> game.state_labels[int(game.initial_distribution.argmax())]
         'p0=(2,2) p1=(0,0)'
     """
+    if observation not in OBSERVATIONS:
+        raise ValueError(
+            f"observation must be one of {OBSERVATIONS}, got {observation!r}"
+        )
     layout = _make_layout(size, goal, starts, allow_stay)
-    return _build_game(layout, gamma=gamma, horizon=horizon)
+    images = gridworld_image_observations(layout) if observation == "image" else None
+    return _build_game(layout, gamma=gamma, horizon=horizon, images=images)
 
 
 def gridworld_layout(
@@ -335,7 +432,11 @@ def gridworld_layout(
 
 
 def _build_game(
-    layout: GridworldLayout, *, gamma: float, horizon: int | None
+    layout: GridworldLayout,
+    *,
+    gamma: float,
+    horizon: int | None,
+    images: np.ndarray | None = None,
 ) -> TabularMarkovGame:
     size, num_a = layout.size, layout.num_actions
     states = np.arange(layout.num_states)
@@ -375,6 +476,7 @@ def _build_game(
         initial_distribution=mu0,
         gamma=gamma,
         horizon=horizon,
+        observations=None if images is None else (images, images),
         name="gridworld",
         state_labels=labels,
     )
@@ -389,6 +491,7 @@ _PARALLEL_DOC = """Parallel env of the Gridworld race.
         allow_stay: Passed to :func:`make_gridworld_game`.
         gamma: Passed to :func:`make_gridworld_game`.
         horizon: Passed to :func:`make_gridworld_game`.
+        observation: Passed to :func:`make_gridworld_game`.
         max_cycles: Truncation length; default ``horizon`` or
             :data:`DEFAULT_MAX_CYCLES`.
         render_mode: ``"ansi"``, ``"rgb_array"``, ``"human"`` or None.

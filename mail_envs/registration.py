@@ -41,7 +41,8 @@ GAMES: tuple[GameInfo, ...] = (
         "mail/gridworld-v0",
         "mail_envs.gridworld",
         True,
-        "zero-sum two-player race to the goal cell (3x3 default, any size)",
+        "zero-sum two-player race to the goal cell (3x3 default, any size; "
+        "observation='image' for CNNs)",
     ),
     GameInfo(
         "mail/chain-v0",
@@ -72,6 +73,12 @@ GAMES: tuple[GameInfo, ...] = (
         "mail_envs.public_goods",
         True,
         "n-player public-goods game with stakes; keeping is a dominant strategy",
+    ),
+    GameInfo(
+        "mail/breakdown-v0",
+        "mail_envs.breakdown",
+        True,
+        "n-player dominant-strategy game whose imitation errors compound",
     ),
     GameInfo(
         "mail/random-zero-sum-v0",

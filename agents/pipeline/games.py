@@ -16,7 +16,12 @@ The Gridworld comes with its linear setup (the Nash tables and tabular
 features; option ``policy_class="linear"``): ``bc`` and ``uniform`` then run
 on the model with softmax-linear BC, as LSVI-UCB-ZERO does; with
 ``policy_class="neural"`` they run through the env with neural BC, like
-DQN-Explore and every other game's methods.
+DQN-Explore and every other game's methods. Its further options give the
+published 5x5 setup of figure 2a: ``start="published"``
+(:func:`mail_envs.gridworld.published_starts`), ``episode_length=16`` (the
+env's ``max_cycles``; the game stays discounted) and ``observation="image"``
+(the rendered ``32 x 32 x 3`` picture, cloned by the
+:class:`~agents.policies.ImageCNNPolicy` CNN).
 
 Example:
     >>> spec = GAME_SPECS["chain"]
@@ -27,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +44,7 @@ from agents.bc.augment import dihedral_augment
 from agents.bc.profile import BCConfig
 from agents.imitation import ImitationProblem, ImitationResult, LinearSetup
 from agents.linear.features import tabular_features
+from agents.policies import ImageCNNPolicy, MLPPolicy, PolicyHead
 from mail_envs import (
     chain,
     connect4,
@@ -50,12 +57,18 @@ from mail_envs import (
 from mail_envs.connect4.evaluation import evaluate_connect4
 from mail_envs.connect4.expert import Connect4Expert
 from mail_envs.connect4.opponents import evaluation_opponents
-from mail_envs.core import BatchedPolicy, TabularMarkovGame
+from mail_envs.core import BatchedPolicy, TabularMarkovGame, check_int
 from mail_envs.solvers import nash_gap, solve_zero_sum
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.table_policy import TablePolicy
 
-__all__ = ["GAME_SPECS", "Evaluation", "GameSpec", "connect4_win_metrics"]
+__all__ = [
+    "GAME_SPECS",
+    "Evaluation",
+    "GameSpec",
+    "connect4_win_metrics",
+    "gridworld_head",
+]
 
 
 @dataclass(frozen=True)
@@ -194,6 +207,60 @@ def _tabular(
     return GameSpec(name, game_id, methods, dict(options or {}), build, unit=unit)
 
 
+def gridworld_head(
+    obs_shape: tuple[int, ...], num_actions: int, seed: int
+) -> PolicyHead:
+    """The Gridworld's BC head: the image CNN on pictures, else BC's default MLP."""
+    if len(obs_shape) == 3:
+        return ImageCNNPolicy(obs_shape, num_actions, seed=seed)
+    return MLPPolicy(obs_shape, num_actions, seed=seed)
+
+
+def _gridworld_bc(augment: bool) -> BCConfig:
+    return BCConfig(head_fn=gridworld_head)
+
+
+def _gridworld() -> GameSpec:
+    """The Gridworld: the 3x3 corners race by default, figure 2a's setup by options.
+
+    Options: ``size``; ``policy_class`` (``"linear"``: model-based
+    softmax-linear BC, ``"neural"``: through the env); ``observation``
+    (``"onehot"`` or ``"image"``); ``start`` (``"corners"``: the goal's
+    reflections, or ``"published"``: the published code's start for the
+    size); ``episode_length`` (the env's ``max_cycles``, None: its default).
+    """
+    base = _tabular(
+        "gridworld",
+        gridworld,
+        ("bc", "uniform", "lsvi-ucb-zero"),
+        _nash,
+        "nash",
+        {
+            "size": 3,
+            "policy_class": "linear",
+            "observation": "onehot",
+            "start": "corners",
+            "episode_length": None,
+        },
+        unit="episodes",
+        linear=True,
+    )
+
+    def build(opts: Mapping[str, Any]) -> ImitationProblem:
+        kwargs = dict(opts)
+        start = kwargs.pop("start")
+        if start not in ("corners", "published"):
+            raise ValueError(f"start must be 'corners' or 'published', got {start!r}")
+        if start == "published":
+            kwargs["starts"] = gridworld.published_starts(kwargs["size"])
+        length = kwargs.pop("episode_length")
+        if length is not None:
+            kwargs["max_cycles"] = check_int("episode_length", length, 1)
+        return base.build(kwargs)
+
+    return dataclasses.replace(base, build=build, bc=_gridworld_bc)
+
+
 def _nash(game: TabularMarkovGame) -> Any:
     return solve_zero_sum(game).policies
 
@@ -286,16 +353,7 @@ GAME_SPECS: dict[str, GameSpec] = {
             evaluate=_connect4_evaluation,
             max_budget=50_000,
         ),
-        _tabular(
-            "gridworld",
-            gridworld,
-            ("bc", "uniform", "lsvi-ucb-zero"),
-            _nash,
-            "nash",
-            {"size": 3, "policy_class": "linear"},
-            unit="episodes",
-            linear=True,
-        ),
+        _gridworld(),
         _tabular(
             "chain",
             chain,

@@ -15,6 +15,10 @@ small number. The heads:
 * :class:`MLPPolicy` (``"mlp"``) — fully connected network;
 * :class:`SmallCNNPolicy` (``"cnn"``) — two 3x3 convolutions, for
   Tic-Tac-Toe's channels-last ``(3, 3, 2)`` PettingZoo observation;
+* :class:`ImageCNNPolicy` (``"image_cnn"``) — a configurable convolution
+  stack (strides, pooling) for rendered images such as the Gridworld's
+  ``(32, 32, 3)`` picture; :data:`PAPER_BC_CNN` configures it as the
+  published Gridworld BC network;
 * :class:`ResidualSEPolicy` (``"residual_se"``) — residual CNN with
   squeeze-and-excitation blocks (Hu et al., "Squeeze-and-Excitation Networks",
   CVPR 2018), for Connect Four's ``(6, 7, 2)`` observation.
@@ -53,7 +57,9 @@ from agents.common import check_positive_int
 
 __all__ = [
     "ARCHITECTURES",
+    "PAPER_BC_CNN",
     "FeatureLinearPolicy",
+    "ImageCNNPolicy",
     "LinearPolicy",
     "MLPPolicy",
     "PolicyHead",
@@ -470,6 +476,143 @@ class SmallCNNPolicy(PolicyHead):
         }
 
 
+_POOLINGS = ("flatten", "mean", "max")
+
+
+class ImageCNNPolicy(PolicyHead):
+    """CNN for rendered images (channels last): conv stack, pooling, hidden layer.
+
+    ``(H, W, C)`` input -> for each entry of ``channels`` a ``kernel_size``
+    convolution (its ``strides`` entry, ``padding``) with ReLU -> pooling
+    (``"flatten"`` keeps every position, ``"mean"``/``"max"`` pool each
+    channel over the image) -> a hidden linear layer with ReLU (``embed``,
+    ``h(o)``) -> logits. The defaults are a cheap position-aware network for
+    small pictures (two strided convolutions, flattened: ``32 x 32 x 3`` ->
+    ``8 x 8 x 32`` -> 64); :data:`PAPER_BC_CNN` is the published Gridworld BC
+    network (Viano, Freihaut et al., ``additional_experiments/bc.py``,
+    ``SmallCNN``: 32 and 64 channels, stride 1, padding 1, global average
+    pooling, 64 hidden units). ``embed`` also serves as the trunk of a DQN
+    critic (:class:`agents.policies.extractors.HeadFeaturesExtractor`).
+
+    Args:
+        observation_shape: ``(H, W, C)``, e.g. ``(32, 32, 3)``.
+        num_actions: Number of actions.
+        channels: Output channels of each convolution (at least one).
+        kernel_size: Side of every convolution kernel.
+        strides: Stride of each convolution (one per entry of ``channels``).
+        padding: Zero padding of every convolution.
+        pooling: ``"flatten"``, ``"mean"`` or ``"max"``.
+        hidden_size: Width of the hidden linear layer.
+        seed: Seed of the parameter initialization (None: global torch RNG).
+
+    Raises:
+        ValueError: If a size is not a positive integer, ``strides`` does not
+            match ``channels``, ``pooling`` is unknown, or the convolutions
+            shrink the image to nothing.
+
+    Example:
+        >>> head = ImageCNNPolicy(observation_shape=(32, 32, 3), num_actions=4, seed=0)
+        >>> head(torch.zeros(2, 32, 32, 3), torch.ones(2, 4, dtype=torch.bool)).shape
+        torch.Size([2, 4])
+        >>> head.embed(torch.zeros(2, 32, 32, 3)).shape
+        torch.Size([2, 64])
+    """
+
+    architecture: ClassVar[str] = "image_cnn"
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        num_actions: int,
+        *,
+        channels: Sequence[int] = (16, 32),
+        kernel_size: int = 3,
+        strides: Sequence[int] = (2, 2),
+        padding: int = 1,
+        pooling: str = "flatten",
+        hidden_size: int = 64,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(_check_board_shape(observation_shape), num_actions)
+        height, width, planes = self.observation_shape
+        self.channels = _check_shape("channels", channels)
+        self.strides = _check_shape("strides", strides)
+        if len(self.strides) != len(self.channels):
+            raise ValueError(
+                f"strides must hold one stride per convolution ({len(self.channels)}), "
+                f"got {strides!r}"
+            )
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+            raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+        self.padding = padding
+        if pooling not in _POOLINGS:
+            raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
+        self.pooling = pooling
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.seed = seed
+        for stride in self.strides:
+            height = (height + 2 * padding - self.kernel_size) // stride + 1
+            width = (width + 2 * padding - self.kernel_size) // stride + 1
+        if height < 1 or width < 1:
+            raise ValueError(
+                f"the convolutions shrink the {self.observation_shape} image to "
+                f"{height} x {width}; use fewer, smaller-stride or padded convolutions"
+            )
+        flat = self.channels[-1] * (height * width if pooling == "flatten" else 1)
+        with _seeded(seed):
+            layers: list[nn.Module] = []
+            for out, stride in zip(self.channels, self.strides, strict=True):
+                layers += [
+                    nn.Conv2d(planes, out, kernel_size, stride=stride, padding=padding),
+                    nn.ReLU(),
+                ]
+                planes = out
+            self.convs = nn.Sequential(*layers)
+            self.hidden = nn.Sequential(nn.Linear(flat, hidden_size), nn.ReLU())
+            self.output = nn.Linear(hidden_size, self.num_actions)
+
+    def embed(self, observations: torch.Tensor) -> torch.Tensor:
+        """Hidden layer ``h(o)``: ``(B, hidden_size)``."""
+        x = self.convs(observations.float().permute(0, 3, 1, 2))
+        if self.pooling == "mean":
+            x = x.mean(dim=(2, 3))
+        elif self.pooling == "max":
+            x = x.amax(dim=(2, 3))
+        return self.hidden(x.flatten(1))
+
+    def logits(self, observations: torch.Tensor) -> torch.Tensor:
+        """``output(embed(o))``."""
+        return self.output(self.embed(observations))
+
+    def config(self) -> dict[str, Any]:
+        """Constructor keywords."""
+        return {
+            "observation_shape": list(self.observation_shape),
+            "num_actions": self.num_actions,
+            "channels": list(self.channels),
+            "kernel_size": self.kernel_size,
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "pooling": self.pooling,
+            "hidden_size": self.hidden_size,
+            "seed": self.seed,
+        }
+
+
+#: :class:`ImageCNNPolicy` keywords of the published Gridworld BC network
+#: (``SmallCNN`` of ``additional_experiments/bc.py``: conv 3->32, conv 32->64,
+#: 3x3, stride 1, padding 1, ReLU; global average pooling; 64 hidden units).
+PAPER_BC_CNN: dict[str, Any] = {
+    "channels": (32, 64),
+    "kernel_size": 3,
+    "strides": (1, 1),
+    "padding": 1,
+    "pooling": "mean",
+    "hidden_size": 64,
+}
+
+
 class _SEResidualBlock(nn.Module):
     """conv-BN-ReLU-conv-BN, squeeze-and-excitation channel gate, skip, ReLU."""
 
@@ -582,6 +725,7 @@ ARCHITECTURES: dict[str, type[PolicyHead]] = {
         MLPPolicy,
         SmallCNNPolicy,
         ResidualSEPolicy,
+        ImageCNNPolicy,
     )
 }
 

@@ -278,6 +278,7 @@ def test_build_policy_head_rebuilds_every_architecture() -> None:
         "mlp",
         "cnn",
         "residual_se",
+        "image_cnn",
     }
     with pytest.raises(ValueError, match="'transformer'"):
         build_policy_head("transformer", {})
