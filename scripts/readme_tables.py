@@ -11,8 +11,10 @@ Every number in a generated block comes from a JSON file under
   ``gridworld-fig1a`` and ``gridworld-fig1b`` (``scripts/gridworld_lsvi.py``,
   ``docs/results/gridworld/gridworld3_fig1{a,b}_*.json``, one table per start),
   ``chain-lengths`` (``scripts/tabular_dqn_explore.py``,
-  ``docs/results/chain_lengths/*.json``) and ``lsvi-optimism``
-  (``scripts/lsvi_optimism.py``, ``docs/results/lsvi_optimism/*.json``); files
+  ``docs/results/chain_lengths/*.json``), ``lsvi-optimism``
+  (``scripts/lsvi_optimism.py``, ``docs/results/lsvi_optimism/*.json``) and
+  ``bench-pipeline`` (``scripts/bench_pipeline.py``,
+  ``docs/results/bench_pipeline/*.json``); files
   of ``--quick`` runs (``*_quick.json``) are skipped.
 
 ``--check`` only compares, and exits 1 when a block differs from what its
@@ -256,12 +258,75 @@ def render_lsvi_optimism(paths: list[Path], results: Path) -> str:
     return "\n".join(parts)
 
 
+def render_bench_pipeline(paths: list[Path], results: Path) -> str:
+    """The main job's time split (``scripts/bench_pipeline.py``), reference vs current."""
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, runs = data["args"], data["results"]
+        machine = data["machine"]
+        rows = []
+        for config, res in runs.items():
+            split = res["split"]["all"]
+            rows.append(
+                [
+                    config,
+                    f"{res['elapsed_seconds']:.0f} s",
+                    *(f"{split[part]:.1f} s" for part in ("explore", "bc", "evaluate")),
+                    ", ".join(
+                        f"{m} {_nash_by_budget(res['runs'], m)}"
+                        for m in dict.fromkeys(r["method"] for r in res["runs"])
+                    ),
+                ]
+            )
+        ratio = ""
+        if {"reference", "current"} <= set(runs):
+            ref, cur = runs["reference"], runs["current"]
+            ratio = (
+                f" Reference / current: sweep "
+                f"{ref['elapsed_seconds'] / cur['elapsed_seconds']:.1f}x, BC "
+                f"{ref['split']['all']['bc'] / cur['split']['all']['bc']:.1f}x."
+            )
+        parts.append(
+            f"From `{_source(path, results)}` (`python scripts/bench_pipeline.py`; "
+            f"budgets {_ints(args['budgets'])}, seeds {_seeds(args['seeds'])}, "
+            f"{args['workers']} workers, {machine['cpus']} CPUs, torch "
+            f"{machine['torch']}; times are machine-dependent, summed over the "
+            f"runs except the sweep's wall time).{ratio}\n\n"
+            + _table(
+                [
+                    "settings",
+                    "sweep",
+                    "explore",
+                    "BC",
+                    "evaluate",
+                    "NashConv per budget",
+                ],
+                rows,
+            )
+        )
+    return "\n".join(parts)
+
+
+def _nash_by_budget(runs: list[dict[str, Any]], method: str) -> str:
+    """``a/b/c``: the method's NashConv at each budget (mean over seeds)."""
+    budgets = sorted({r["budget"] for r in runs if r["method"] == method})
+    return "/".join(
+        f"{sum(v) / len(v):g}"
+        for v in (
+            [r["nash_conv"] for r in runs if r["method"] == method and r["budget"] == b]
+            for b in budgets
+        )
+    )
+
+
 #: Blocks rendered from a reproduction script's files: name -> (glob, renderer).
 SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
     "gridworld-fig1a": ("gridworld/gridworld3_fig1a_*.json", render_gridworld),
     "gridworld-fig1b": ("gridworld/gridworld3_fig1b_*.json", render_gridworld),
     "chain-lengths": ("chain_lengths/*.json", render_chain_lengths),
     "lsvi-optimism": ("lsvi_optimism/*.json", render_lsvi_optimism),
+    "bench-pipeline": ("bench_pipeline/*.json", render_bench_pipeline),
 }
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agents.bc.trainer import BCMetrics, BCTrainer, deduplicate
+from agents.bc.trainer import BCMetrics, BCTrainer, label_distributions
 from agents.monitor import RunMonitor, resolve_monitor
 from agents.policies import MLPPolicy, PolicyHead, SmallCNNPolicy
 from mail_envs.core import BatchedPolicy
@@ -64,8 +64,25 @@ class BCConfig:
             distributions ``"probs"`` (soft labels).
         augment: Optional data augmentation of each dataset (e.g.
             :func:`agents.bc.augment.dihedral_augment`; no extra queries).
-        dedupe: Clone on the distinct ``(observation, mask, target)`` rows,
-            each weighted by its count (:func:`agents.bc.trainer.deduplicate`).
+        dedupe: Clone on the distinct ``(observation, mask)`` rows, each with
+            the empirical distribution of its labels as a soft target
+            (:func:`agents.bc.trainer.label_distributions`; no extra queries).
+        weighting: With ``dedupe``, how the distinct rows are weighted:
+            ``"counts"``, by their number of labels (the same loss as cloning
+            on every repeated row), or ``"states"``, each once, so that a
+            board labelled once weighs as much as the opening labelled a
+            thousand times. NashConv asks for the right move on every board
+            a deviation reaches, not on the frequent ones: under ``"counts"``
+            the rare boards get so little of the gradient that 1,000-4,000
+            steps still left 0.1-0.6% of them unfit on Tic-Tac-Toe (each an
+            exploitable mistake), while ``"states"`` fit them all in 1,000.
+        stop_when_fit: Train each player past the ``min_epochs``/``min_steps``
+            length until the first epoch after which every training row's
+            greedy action is one of its labels
+            (:class:`~agents.bc.trainer.BCTrainer` ``stop_when_fit``), for at
+            most ``max_steps`` gradient steps.
+        max_steps: With ``stop_when_fit``, the most gradient steps a player
+            gets (at least the minimum length).
         head_fn: ``(obs_shape, num_actions, seed) -> PolicyHead``
             (default :func:`default_head`).
         trainer_kwargs: Further :class:`~agents.bc.trainer.BCTrainer` keywords
@@ -78,6 +95,9 @@ class BCConfig:
     targets: Literal["actions", "probs"] = "actions"
     augment: Augmentation | None = None
     dedupe: bool = False
+    weighting: Literal["counts", "states"] = "counts"
+    stop_when_fit: bool = False
+    max_steps: int = 5000
     head_fn: HeadFactory | None = None
     trainer_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -86,18 +106,23 @@ class BCConfig:
             raise ValueError(
                 f"targets must be 'actions' or 'probs', got {self.targets!r}"
             )
+        if self.weighting not in ("counts", "states"):
+            raise ValueError(
+                f"weighting must be 'counts' or 'states', got {self.weighting!r}"
+            )
+        for flag in ("dedupe", "stop_when_fit"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
         for name in ("batch_size", "min_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if (
-            isinstance(self.min_steps, bool)
-            or not isinstance(self.min_steps, int)
-            or self.min_steps < 0
-        ):
-            raise ValueError(
-                f"min_steps must be a non-negative integer, got {self.min_steps!r}"
-            )
+        for name in ("min_steps", "max_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"{name} must be a non-negative integer, got {value!r}"
+                )
 
 
 def fit_bc_profile(
@@ -162,18 +187,27 @@ def fit_bc_profile(
         y = data.expert_actions if config.targets == "actions" else data.expert_probs
         weights = None
         if config.dedupe:
-            obs, masks, y, weights = deduplicate(obs, masks, y)
+            obs, masks, y, counts = label_distributions(obs, masks, y)
+            weights = counts if config.weighting == "counts" else None
         batches = math.ceil(len(obs) / config.batch_size)
+        epochs = max(config.min_epochs, math.ceil(config.min_steps / batches))
+        max_epochs = (
+            max(epochs, math.ceil(config.max_steps / batches))
+            if config.stop_when_fit
+            else epochs
+        )
         logger = monitor.logger(f"{name}/{log_name}")
         trainer = BCTrainer(
             policy=make_head(tuple(obs.shape[1:]), masks.shape[1], int(seed)),
             rng=int(seed),
             device=device,
             batch_size=config.batch_size,
-            max_epochs=max(config.min_epochs, math.ceil(config.min_steps / batches)),
+            max_epochs=max_epochs,
             **{
                 "validation_fraction": 0.0,
                 "progress_bar": False,
+                "stop_when_fit": config.stop_when_fit,
+                "min_epochs": epochs,
                 "logger": logger,
                 "progress": (
                     None

@@ -49,13 +49,14 @@ from agents.bc.checks import (
     validate_dataset,
     validate_weights,
 )
-from agents.common import check_positive_int, resolve_device
+from agents.common import check_positive_int, fused_adam, resolve_device
 from agents.policies import PolicyHead, TorchPolicy, apply_action_mask
 
 __all__ = [
     "BCMetrics",
     "BCTrainer",
     "deduplicate",
+    "label_distributions",
     "masked_accuracy",
     "masked_cross_entropy",
     "masked_nll",
@@ -203,17 +204,106 @@ def deduplicate(
     n = lengths[0]
     if n == 0:
         return (*arrays, np.zeros(0, dtype=np.int64))  # type: ignore[return-value]
-    key = np.concatenate(
-        [a.reshape(n, -1).view(np.uint8).reshape(n, -1) for a in arrays], axis=1
+    _, first, counts = np.unique(
+        _row_keys(*arrays), return_index=True, return_counts=True
     )
-    rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
-    _, first, counts = np.unique(rows, return_index=True, return_counts=True)
     order = np.argsort(first, kind="stable")
     keep = first[order]
     return (
         arrays[0][keep],
         arrays[1][keep],
         arrays[2][keep],
+        counts[order].astype(np.int64),
+    )
+
+
+def _row_keys(*arrays: np.ndarray) -> np.ndarray:
+    """One hashable byte string per row of the concatenated arrays."""
+    n = len(arrays[0])
+    key = np.concatenate(
+        [
+            np.ascontiguousarray(a).reshape(n, -1).view(np.uint8).reshape(n, -1)
+            for a in arrays
+        ],
+        axis=1,
+    )
+    return np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
+
+
+def label_distributions(
+    observations: np.ndarray, action_masks: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct ``(observation, mask)`` once, with the mean of its labels.
+
+    An expert that randomizes (the minimax Tic-Tac-Toe expert picks uniformly
+    among its optimal moves) labels the same board with different actions;
+    this turns the rows of one board into one row whose soft target is the
+    empirical distribution of its labels (the mean of their one-hot actions,
+    or of their distributions) and whose count is the number of rows. The
+    cross-entropy is linear in the target, so the count-weighted loss over
+    these rows equals the plain loss over all rows
+    (:func:`masked_cross_entropy`).
+
+    Args:
+        observations: ``(N, *obs_shape)`` observations.
+        action_masks: ``(N, A)`` legal-action masks.
+        targets: ``(N,)`` integer actions or ``(N, A)`` distributions.
+
+    Returns:
+        ``(observations, action_masks, distributions, counts)`` of the distinct
+        rows in the order of their first occurrence: ``(M, A)`` float32
+        distributions and ``(M,)`` int64 counts summing to ``N``.
+
+    Raises:
+        ValueError: If the arrays have different lengths, or an integer
+            target is not an action index.
+
+    Example:
+        >>> obs = np.array([[0, 1], [0, 1], [1, 0]])
+        >>> masks = np.ones((3, 2), dtype=bool)
+        >>> _, _, probs, counts = label_distributions(obs, masks, np.array([1, 0, 0]))
+        >>> probs.tolist(), counts.tolist()
+        ([[0.5, 0.5], [1.0, 0.0]], [2, 1])
+    """
+    lengths = [len(a) for a in (observations, action_masks, targets)]
+    if len(set(lengths)) != 1:
+        raise ValueError(
+            "observations, action_masks and targets must have the same length, got "
+            f"{lengths}"
+        )
+    masks = np.asarray(action_masks)
+    num_actions = masks.shape[1]
+    targets = np.asarray(targets)
+    if targets.ndim == 1:
+        if len(targets) and (targets.min() < 0 or targets.max() >= num_actions):
+            bad = int(targets[(targets < 0) | (targets >= num_actions)][0])
+            raise ValueError(
+                f"targets must be action indices in [0, {num_actions}), got {bad!r}"
+            )
+        targets = np.eye(num_actions, dtype=np.float64)[targets]
+    n = lengths[0]
+    if n == 0:
+        return (
+            np.asarray(observations),
+            masks,
+            targets.astype(np.float32),
+            np.zeros(0, dtype=np.int64),
+        )
+    _, first, inverse, counts = np.unique(
+        _row_keys(np.asarray(observations), masks),
+        return_index=True,
+        return_inverse=True,
+        return_counts=True,
+    )
+    sums = np.zeros((len(first), num_actions))
+    np.add.at(sums, inverse.ravel(), targets)
+    order = np.argsort(first, kind="stable")
+    keep = first[order]
+    probs = sums[order] / counts[order][:, None]
+    return (
+        np.asarray(observations)[keep],
+        masks[keep],
+        probs.astype(np.float32),
         counts[order].astype(np.int64),
     )
 
@@ -276,7 +366,9 @@ class BCTrainer:
             ``[0, 1)``; 0 trains for ``max_epochs`` and keeps the last weights.
         patience: Epochs without held-out improvement before stopping.
         min_delta: Improvement of the held-out loss that resets the patience.
-        optimizer_kwargs: Keywords of ``torch.optim.Adam`` (default ``lr=1e-3``).
+        optimizer_kwargs: Keywords of ``torch.optim.Adam`` (default
+            ``lr=1e-3``); ``fused="auto"`` takes the fused kernel where the
+            device has it (:func:`agents.common.fused_adam`).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
         progress_bar: Show a tqdm bar over epochs.
         logger: An SB3 logger (e.g. :meth:`agents.monitor.RunMonitor.logger`)
@@ -288,6 +380,14 @@ class BCTrainer:
         progress: Called as ``progress(epoch, max_epochs)`` after every epoch,
             and ``progress(max_epochs, max_epochs)`` once when early stopping
             ends training sooner.
+        stop_when_fit: End training after the first epoch at which every
+            training row's greedy legal action is one of its labels (its
+            action, or an action of positive probability of its soft target):
+            the data is fit, and further epochs only sharpen the logits. With
+            a held-out split it ends at such an epoch that also improves the
+            held-out loss (those weights are kept).
+        min_epochs: ``stop_when_fit`` ends training no sooner than this
+            epoch (a fit reached earlier is trained on until then).
 
     Raises:
         TypeError: If ``policy`` is not a :class:`~agents.policies.PolicyHead`,
@@ -319,6 +419,8 @@ class BCTrainer:
         progress_bar: bool = True,
         logger: Logger | None = None,
         progress: Callable[[int, int], None] | None = None,
+        stop_when_fit: bool = False,
+        min_epochs: int = 1,
     ) -> None:
         if not isinstance(policy, PolicyHead):
             raise TypeError(f"policy must be a PolicyHead, got {type(policy).__name__}")
@@ -341,14 +443,16 @@ class BCTrainer:
         self.min_delta = real("min_delta", min_delta)
         if not self.min_delta >= 0.0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        self.device = resolve_device(device)
         self.optimizer_kwargs = {"lr": 1e-3, **(optimizer_kwargs or {})}
+        if self.optimizer_kwargs.get("fused") == "auto":
+            self.optimizer_kwargs["fused"] = fused_adam(self.device)
         for key in ("lr", "weight_decay", "eps"):
             if key in self.optimizer_kwargs:
                 value = self.optimizer_kwargs[key]
                 if isinstance(value, torch.Tensor) and value.numel() == 1:
                     value = value.item()
                 real(f"optimizer_kwargs[{key!r}]", value)
-        self.device = resolve_device(device)
         self.policy = policy.to(self.device)
         try:
             self.optimizer = torch.optim.Adam(
@@ -367,6 +471,10 @@ class BCTrainer:
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be callable, got {progress!r}")
         self.progress = progress
+        if not isinstance(stop_when_fit, (bool, np.bool_)):
+            raise TypeError(f"stop_when_fit must be a bool, got {stop_when_fit!r}")
+        self.stop_when_fit = bool(stop_when_fit)
+        self.min_epochs = check_positive_int("min_epochs", min_epochs)
 
     def as_policy(
         self, mode: Literal["stochastic", "greedy"] = "greedy"
@@ -401,6 +509,30 @@ class BCTrainer:
         total = weights.sum().item()
         return total_loss / total, total_hits / total
 
+    def _fits(
+        self, obs: torch.Tensor, masks: torch.Tensor, targets: torch.Tensor
+    ) -> bool:
+        """Whether every row's greedy legal action is one of its labels.
+
+        A label is the row's action, or any action of positive probability in
+        a soft target (e.g. a :func:`label_distributions` row).
+        """
+        self.policy.eval()
+        chunk = max(self.batch_size, 4096)
+        with torch.no_grad():
+            for start in range(0, len(obs), chunk):
+                sl = slice(start, start + chunk)
+                greedy = apply_action_mask(
+                    self.policy(obs[sl], masks[sl]), masks[sl].bool()
+                ).argmax(dim=1)
+                if targets.dtype.is_floating_point:
+                    hit = targets[sl].gather(1, greedy[:, None]).squeeze(1) > 0
+                else:
+                    hit = greedy == targets[sl].long()
+                if not bool(hit.all()):
+                    return False
+        return True
+
     def _log_epoch(
         self, epoch: int, train_loss: float, val_loss: float | None, start: float
     ) -> None:
@@ -431,15 +563,21 @@ class BCTrainer:
                 action distributions (soft labels).
             sample_weights: Optional ``(N,)`` positive row weights, e.g. the
                 counts of :func:`deduplicate`: a row of weight ``k`` counts as
-                ``k`` copies. Minibatches draw rows uniformly and scale each
-                row's loss by its weight over the mean training weight, so
-                every minibatch gradient is an unbiased estimate of the
-                gradient on the repeated rows (equal to it for a full batch),
-                and the reported losses and accuracies are weighted means. The
-                held-out split and ``num_train``/``num_val`` count rows, and
-                an epoch is ``ceil(num_train / batch_size)`` steps: with
-                deduplicated data raise ``max_epochs`` to keep the number of
-                updates.
+                ``k`` copies. Minibatches draw rows with probability
+                proportional to their weights (with replacement), so a
+                minibatch is distributed as one drawn from the repeated rows
+                and its gradient is an unbiased estimate of theirs; a training
+                split that fits in one minibatch is used whole, with the exact
+                weighted loss (drawing
+                rows uniformly and scaling each loss by its weight is unbiased
+                too, but its variance grows with the spread of the counts:
+                the opening position of a board game repeats a thousand times
+                more than a leaf, and such noisy steps were why an earlier
+                trial of deduplicated BC cloned worse). The reported losses and
+                accuracies are weighted means. The held-out split and
+                ``num_train``/``num_val`` count rows, and an epoch is
+                ``ceil(num_train / batch_size)`` steps: set the number of
+                updates with ``max_epochs``.
 
         Returns:
             The :class:`BCMetrics` of the kept (best) weights.
@@ -476,8 +614,13 @@ class BCTrainer:
 
         train_data, val_data = to_device(train_idx), to_device(val_idx)
         num_train = len(train_idx)
-        # Row weights over their training mean: E[minibatch loss] = weighted loss.
-        scale = num_train / float(weights_np[train_idx].sum())
+        # Weighted rows are drawn in proportion to their weights (with
+        # replacement): a minibatch is distributed exactly as one drawn from
+        # the repeated rows, so E[minibatch loss] = the weighted loss.
+        # One minibatch holding every row is the exact weighted loss instead.
+        exact = weighted and num_train <= self.batch_size
+        sampled = weighted and not exact
+        row_probs = weights_np[train_idx] / weights_np[train_idx].sum()
 
         best_val, best_epoch, bad_epochs = float("inf"), 0, 0
         best_state: dict[str, torch.Tensor] | None = None
@@ -489,27 +632,38 @@ class BCTrainer:
         )
         for epoch in bar:
             self.policy.train()
-            perm = torch.as_tensor(self.rng.permutation(num_train), device=self.device)
+            perm = torch.as_tensor(
+                self.rng.choice(num_train, size=num_train, p=row_probs)
+                if sampled
+                else self.rng.permutation(num_train),
+                device=self.device,
+            )
             running = torch.zeros((), device=self.device)  # no per-step device sync
             for start in range(0, num_train, self.batch_size):
                 idx = perm[start : start + self.batch_size]
                 obs_b, masks_b, targets_b, weights_b = (t[idx] for t in train_data)
                 logits = self.policy(obs_b, masks_b)
-                if weighted:
-                    nll = masked_nll(logits, masks_b, targets_b)
-                    loss = (nll * (weights_b * scale).to(nll.dtype)).mean()
-                else:
-                    loss = masked_cross_entropy(logits, masks_b, targets_b)
+                loss = masked_cross_entropy(
+                    logits, masks_b, targets_b, weights_b if exact else None
+                )
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
                 running += loss.detach() * len(idx)
             train_history.append(running.item() / num_train)
             check_finite_loss("training loss", train_history[-1], epoch, self)
+            fitted = (
+                self.stop_when_fit
+                and epoch >= self.min_epochs
+                and self._fits(*train_data[:3])
+            )
             if num_val == 0:
                 best_epoch = epoch
                 bar.set_postfix(train_loss=f"{train_history[-1]:.4f}")
                 self._log_epoch(epoch, train_history[-1], None, start_time)
+                if fitted:
+                    stopped_early = True
+                    break
                 continue
             val_loss, _ = self._evaluate(*val_data)
             check_finite_loss("held-out loss", val_loss, epoch, self)
@@ -521,6 +675,9 @@ class BCTrainer:
             if val_loss < best_val - self.min_delta:
                 best_val, best_epoch, bad_epochs = val_loss, epoch, 0
                 best_state = copy.deepcopy(self.policy.state_dict())
+                if fitted:
+                    stopped_early = True
+                    break
             else:
                 bad_epochs += 1
                 if bad_epochs >= self.patience:

@@ -284,19 +284,22 @@ class MaskedDQN(DQN):
                 f"MaskedDQN needs a Dict observation with key {self.mask_key!r}, got "
                 f"{type(observation).__name__}"
             )
+        explore = None
+        if not deterministic and self.exploration_rate > 0.0:
+            vectorized = self.policy.is_vectorized_observation(observation)
+            masks = np.asarray(observation[self.mask_key])
+            masks = masks.reshape(-1, self.action_space.n)  # type: ignore[attr-defined]
+            explore = self._action_rng.random(len(masks)) < self.exploration_rate
+            if explore.all():  # no greedy action is needed (nor computed)
+                action = sample_legal_actions(masks, self._action_rng)
+                return (action if vectorized else action.reshape(())), state
         if self.action_bonus is None:
             action, state = self.policy.predict(
                 observation, state, episode_start, deterministic
             )
         else:
             action = self._optimistic_greedy(observation)
-        if deterministic or self.exploration_rate <= 0.0:
-            return action, state
-        vectorized = self.policy.is_vectorized_observation(observation)
-        masks = np.asarray(observation[self.mask_key])
-        masks = masks.reshape(-1, self.action_space.n)  # type: ignore[attr-defined]
-        explore = self._action_rng.random(len(masks)) < self.exploration_rate
-        if explore.any():
+        if explore is not None and explore.any():
             action = np.array(action, copy=True).reshape(-1)
             action[explore] = sample_legal_actions(masks[explore], self._action_rng)
             if not vectorized:

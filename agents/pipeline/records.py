@@ -197,8 +197,10 @@ class PipelineResult:
         budgets = sorted({r.budget for r in self.records})
         summary = self.summary(metric)
         label = "NashConv" if metric == "nash_conv" else metric
+        # Columns of 24 characters, wider where a method's name needs it.
+        widths = [max(24, len(f"{m} {label}") + 2) for m in methods]
         header = f"{'budget':>7}{'queries/player':>16}" + "".join(
-            f"{m + ' ' + label:>24}" for m in methods
+            f"{m + ' ' + label:>{w}}" for m, w in zip(methods, widths, strict=True)
         )
         lines = [header]
         for budget in budgets:
@@ -206,10 +208,10 @@ class PipelineResult:
                 np.mean(r.num_queries) for r in self.records if r.budget == budget
             ]
             cells = []
-            for m in methods:
+            for m, w in zip(methods, widths, strict=True):
                 mean, low, high = summary[m].get(budget, (np.nan,) * 3)
                 spread = f" [{low:.3f},{high:.3f}]" if high > low else ""
-                cells.append(f"{f'{mean:.4f}{spread}':>24}")
+                cells.append(f"{f'{mean:.4f}{spread}':>{w}}")
             lines.append(f"{budget:>7}{np.mean(queries):>16.0f}" + "".join(cells))
         return "\n".join(lines)
 
@@ -217,16 +219,20 @@ class PipelineResult:
         """A text table: budget, mean distinct labelled states per player, per method."""
         methods = list(dict.fromkeys(r.method for r in self.records))
         budgets = sorted({r.budget for r in self.records})
-        lines = [f"{'budget':>7}" + "".join(f"{m:>16}" for m in methods)]
+        widths = [max(16, len(m) + 2) for m in methods]
+        lines = [
+            f"{'budget':>7}"
+            + "".join(f"{m:>{w}}" for m, w in zip(methods, widths, strict=True))
+        ]
         for budget in budgets:
             cells = []
-            for m in methods:
+            for m, w in zip(methods, widths, strict=True):
                 counts = [
                     np.mean(r.distinct_states)
                     for r in self.records
                     if r.method == m and r.budget == budget
                 ]
-                cells.append(f"{np.mean(counts) if counts else np.nan:>16.1f}")
+                cells.append(f"{np.mean(counts) if counts else np.nan:>{w}.1f}")
             lines.append(f"{budget:>7}" + "".join(cells))
         return "\n".join(lines)
 

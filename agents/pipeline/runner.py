@@ -492,17 +492,25 @@ class Pipeline:
             relay.stop()
 
 
+#: Methods whose explorer trains a network (each slower than the methods that
+#: only play a fixed policy at the same budget), longest first.
+_TRAINED_EXPLORERS = {"dqn-explore-paper": 3, "dqn-explore": 2, "dagger": 1}
+
+
 def _run_on(
     executor: Executor,
     run: Callable[[Job], RunRecord],
     jobs: Sequence[Job],
     finish: Callable[[Job, RunRecord | FailedRun], None],
 ) -> None:
-    """Submit ``jobs`` (largest budgets first, so the long runs do not end up
-    last) and ``finish`` each as it ends; a job that raised becomes a
-    :class:`FailedRun`. Interrupted, the jobs not yet started are cancelled."""
+    """Submit ``jobs`` (longest first: largest budgets, and within a budget
+    the methods that train an explorer, so the long runs do not end up last)
+    and ``finish`` each as it ends; a job that raised becomes a
+    :class:`FailedRun`. Interrupted, the jobs not yet started are cancelled.
+    The order changes no result (every run seeds itself)."""
     futures = {
-        executor.submit(run, job): job for job in sorted(jobs, key=lambda j: -j[1])
+        executor.submit(run, job): job
+        for job in sorted(jobs, key=lambda j: (-j[1], -_TRAINED_EXPLORERS.get(j[0], 0)))
     }
     try:
         for future in as_completed(futures):

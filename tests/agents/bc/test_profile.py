@@ -133,13 +133,13 @@ def test_dedupe_clones_on_distinct_rows_and_augment_on_the_images():
     dedupe = BCConfig(min_epochs=2, min_steps=0, dedupe=True)
     policies, deduped = fit_bc_profile(labels, dedupe, seeds=[0, 1], device="cpu")
     for lab, m_plain, m_dedup in zip(labels, plain, deduped, strict=True):
-        rows = np.concatenate(
-            [lab.observations.reshape(len(lab), -1), lab.expert_actions[:, None]],
-            axis=1,
-        )
+        boards = lab.observations.reshape(len(lab), -1)
         assert m_plain.num_train == len(lab) == 4 * 30  # both seats decide 4 times
-        # Self-play repeats the same openings: far fewer distinct rows.
-        assert m_dedup.num_train == len(np.unique(rows, axis=0)) < len(lab)
+        # Self-play repeats the same openings: far fewer distinct boards (the
+        # mask is a function of the board), each once with its labels' mix.
+        assert m_dedup.num_train == len(np.unique(boards, axis=0)) < len(lab)
+        # The same loss as on every row: the weighted mean of the merged rows.
+        assert m_dedup.train_loss > 0
     assert nash_gap(make_tictactoe_game(), policies).nash_conv >= 0
     augmented = BCConfig(min_epochs=1, min_steps=0, augment=dihedral_augment)
     _, metrics = fit_bc_profile(labels[:1], augmented, seeds=[0], device="cpu")
@@ -195,3 +195,57 @@ def test_config_validation_names_the_value(kwargs, match):
 def test_one_seed_per_dataset():
     with pytest.raises(ValueError, match="one seed per dataset"):
         fit_bc_profile([toy_dataset(4)], seeds=[0, 1], device="cpu")
+
+
+def test_state_weighting_clones_each_board_once_until_every_board_is_fit():
+    labels = self_play(TICTACTOE, num_games=40, seed=1)
+    config = BCConfig(
+        dedupe=True,
+        weighting="states",
+        stop_when_fit=True,
+        min_epochs=5,
+        min_steps=0,
+        max_steps=4000,
+        trainer_kwargs={"optimizer_kwargs": {"lr": 3e-3}},
+    )
+    policies, metrics = fit_bc_profile(labels, config, seeds=[0, 1], device="cpu")
+    for lab, policy, m in zip(labels, policies, metrics, strict=True):
+        assert m is not None and m.stopped_early and m.epochs_run >= 5
+        boards, first = np.unique(
+            lab.observations.reshape(len(lab), -1), axis=0, return_index=True
+        )
+        assert m.num_train == len(boards)
+        # Every labelled board's greedy move is one the expert chose there.
+        obs, masks = lab.observations[first], lab.action_masks[first]
+        greedy = policy(obs, masks).argmax(axis=1)
+        for o, g in zip(obs, greedy, strict=True):
+            same = (lab.observations == o).all(axis=(1, 2, 3))
+            assert g in set(lab.expert_actions[same].tolist())
+    # Deterministic for a seed.
+    again, _ = fit_bc_profile(labels, config, seeds=[0, 1], device="cpu")
+    obs = labels[0].observations
+    np.testing.assert_array_equal(
+        policies[0](obs, labels[0].action_masks), again[0](obs, labels[0].action_masks)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"weighting": "rows"},
+            ValueError,
+            "weighting must be 'counts' or 'states', got 'rows'",
+        ),
+        ({"stop_when_fit": 1}, TypeError, "stop_when_fit must be a bool, got 1"),
+        ({"dedupe": "yes"}, TypeError, "dedupe must be a bool, got 'yes'"),
+        (
+            {"max_steps": -1},
+            ValueError,
+            "max_steps must be a non-negative integer, got -1",
+        ),
+    ],
+)
+def test_bad_bc_config_is_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        BCConfig(**kwargs)

@@ -15,6 +15,7 @@ from agents.bc import (
     BCMetrics,
     BCTrainer,
     deduplicate,
+    label_distributions,
     masked_accuracy,
     masked_cross_entropy,
 )
@@ -513,3 +514,128 @@ def test_cnn_bc_on_all_tictactoe_boards_has_zero_nash_conv() -> None:
         f"TTT CNN BC on all boards: NashConv {result.nash_conv:.3g} in {elapsed:.1f} s"
     )
     assert result.nash_conv <= 1e-12
+
+
+def test_label_distributions_merge_the_labels_of_each_board() -> None:
+    obs, masks, actions, soft = _dataset_with_repeats(seed=4)
+    u_obs, u_masks, probs, counts = label_distributions(obs, masks, actions)
+    assert counts.sum() == len(obs) and counts.dtype == np.int64
+    assert len(u_obs) == len(np.unique(obs, axis=0))
+    # First occurrence order; each row's target is the mean of its labels.
+    assert [bytes(o) for o in u_obs] == list(dict.fromkeys(map(bytes, obs)))
+    for o, m, p, c in zip(u_obs, u_masks, probs, counts, strict=True):
+        same = (obs == o).all(axis=1)
+        assert same.sum() == c and (masks[same] == m).all()
+        expected = np.bincount(actions[same], minlength=masks.shape[1]) / c
+        np.testing.assert_allclose(p, expected, rtol=1e-6)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+    # The count-weighted loss on the merged rows is the loss on every row
+    # (cross-entropy is linear in the target), for hard and soft labels.
+    weights = torch.as_tensor(np.random.default_rng(2).normal(size=(6, 4)))
+    for targets in (actions, soft):
+        u_obs, u_masks, probs, counts = label_distributions(obs, masks, targets)
+        merged = masked_cross_entropy(
+            torch.as_tensor(u_obs.astype(np.float64)) @ weights,
+            torch.as_tensor(u_masks),
+            torch.as_tensor(probs),
+            torch.as_tensor(counts),
+        )
+        every = masked_cross_entropy(
+            torch.as_tensor(obs.astype(np.float64)) @ weights,
+            torch.as_tensor(masks),
+            torch.as_tensor(targets),
+        )
+        assert merged.item() == pytest.approx(every.item(), rel=1e-6)
+
+
+def test_label_distributions_refuse_bad_input() -> None:
+    obs, masks, actions, _ = _dataset_with_repeats()
+    with pytest.raises(ValueError, match="same length, got \\[40, 40, 39\\]"):
+        label_distributions(obs, masks, actions[:-1])
+    bad = actions.copy()
+    bad[3] = 7
+    with pytest.raises(ValueError, match="action indices in \\[0, 4\\), got 7"):
+        label_distributions(obs, masks, bad)
+    empty = label_distributions(obs[:0], masks[:0], actions[:0])
+    assert [len(a) for a in empty] == [0, 0, 0, 0]
+
+
+def test_stop_when_fit_ends_training_once_every_row_is_fit() -> None:
+    obs, masks, actions = argmax_dataset(seed=3, num_states=60)
+
+    def train(**kwargs):
+        trainer = BCTrainer(
+            policy=LinearPolicy((60,), 5, seed=0),
+            rng=0,
+            batch_size=16,
+            max_epochs=400,
+            validation_fraction=0.0,
+            progress_bar=False,
+            optimizer_kwargs={"lr": 5e-2},
+            **kwargs,
+        )
+        return trainer, trainer.train(obs, masks, actions)
+
+    _, metrics = train(stop_when_fit=True)
+    assert metrics.stopped_early and metrics.epochs_run < 400
+    assert metrics.train_accuracy == 1.0  # every row's greedy action is its label
+    _, full = train(stop_when_fit=False)
+    assert full.epochs_run == 400 and not full.stopped_early
+    # One epoch earlier some row was still wrong: the stop is the first fit.
+    before = BCTrainer(
+        policy=LinearPolicy((60,), 5, seed=0),
+        rng=0,
+        batch_size=16,
+        max_epochs=metrics.epochs_run - 1,
+        validation_fraction=0.0,
+        progress_bar=False,
+        optimizer_kwargs={"lr": 5e-2},
+    )
+    assert before.train(obs, masks, actions).train_accuracy < 1.0
+    # min_epochs: a fit reached earlier is trained on until then.
+    _, late = train(stop_when_fit=True, min_epochs=metrics.epochs_run + 7)
+    assert late.stopped_early and late.epochs_run == metrics.epochs_run + 7
+    with pytest.raises(TypeError, match="stop_when_fit must be a bool, got 1"):
+        train(stop_when_fit=1)
+    with pytest.raises(ValueError, match="min_epochs"):
+        train(min_epochs=0)
+
+
+def test_stop_when_fit_counts_any_labelled_action_of_a_soft_target() -> None:
+    # Two labels on one state (a randomizing expert): either one fits it,
+    # and training stops at once though the loss is far from its minimum.
+    obs = np.ones((1, 1), np.float32)
+    masks = np.ones((1, 3), dtype=bool)
+    target = np.array([[0.5, 0.5, 0.0]], np.float32)
+    trainer = BCTrainer(
+        policy=LinearPolicy((1,), 3, seed=0),
+        rng=0,
+        max_epochs=50,
+        validation_fraction=0.0,
+        progress_bar=False,
+        stop_when_fit=True,
+    )
+    greedy = int(trainer.as_policy("greedy")(obs, masks).argmax())
+    metrics = trainer.train(obs, masks, target)
+    if greedy in (0, 1):  # already fit after the first epoch
+        assert metrics.epochs_run == 1 and metrics.stopped_early
+    assert int(trainer.as_policy("greedy")(obs, masks).argmax()) in (0, 1)
+
+
+def test_fused_auto_takes_the_fused_adam_kernel_where_the_device_has_it() -> None:
+    from agents.common import fused_adam
+
+    trainer = BCTrainer(
+        policy=LinearPolicy((3,), 2, seed=0),
+        rng=0,
+        device="cpu",
+        progress_bar=False,
+        optimizer_kwargs={"fused": "auto"},
+    )
+    assert trainer.optimizer_kwargs["fused"] is fused_adam("cpu")
+    assert trainer.optimizer.defaults["fused"] is fused_adam("cpu")
+    # Torch 2.4+ has it on CPUs (this package's CI installs 2.13).
+    major, minor = (int(p) for p in torch.__version__.split(".")[:2])
+    assert fused_adam("cpu") is ((major, minor) >= (2, 4))
+    plain = BCTrainer(policy=LinearPolicy((3,), 2, seed=0), rng=0, progress_bar=False)
+    assert "fused" not in plain.optimizer_kwargs

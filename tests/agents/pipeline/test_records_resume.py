@@ -235,3 +235,23 @@ def test_the_config_is_plain_json_and_round_trips(full_sweep, tmp_path):
     assert json.loads(json.dumps(config)) == config
     assert config["bc"]["min_epochs"] == 3
     assert PipelineResult.from_json(result.to_json(tmp_path / "r.json")) == result
+
+
+def test_tables_widen_their_columns_for_long_method_names():
+    records = tuple(
+        RunRecord(method, 10, 0, value, (value, 0.0), (20, 20), (5, 6), 0.1)
+        for method, value in (("uniform", 0.5), ("lsvi-ucb-discounted", 8.72))
+    )
+    result = PipelineResult("gridworld", records)
+    for table in (result.table(), result.coverage_table()):
+        header, row = table.splitlines()
+        # Every column is right-aligned under its header: names never run together.
+        assert "NashConvlsvi" not in header and "uniformlsvi" not in header
+        assert len(header) == len(row)
+    header, row = result.table().splitlines()
+    assert header.endswith("  lsvi-ucb-discounted NashConv")
+    assert row.endswith("8.7200")
+    # Short names keep the 24-character columns of the committed tables.
+    assert header.startswith(
+        f"{'budget':>7}{'queries/player':>16}{'uniform NashConv':>24}"
+    )
