@@ -102,8 +102,10 @@ def test_dqn_explore_bc_reaches_low_nash_gap_on_tictactoe():
     # The acceptance run: 1,000 expert-labelled games per player, seed 0, BC
     # on the 8 board symmetries of the labels. Measured on 2 shared CPU cores:
     # NashConv 0.0 with 3,785 / 3,791 labels (1,025 / 810 distinct boards) in
-    # ~610 s (265 s exploring, 343 s cloning). With dedupe=True cloning took
-    # 9 s but underfitted: NashConv 1.0 (too few gradient steps).
+    # ~610 s (265 s exploring, 343 s cloning). With count-weighted distinct
+    # rows drawn uniformly (the first dedupe) cloning took 9 s but left rare
+    # boards unfit: NashConv 1.0. The main job's BC now weighs every board
+    # once and trains until each is fit (agents.pipeline.games._board_bc).
     start = time.perf_counter()
     result = DQNExploreBC(
         PROBLEM,
