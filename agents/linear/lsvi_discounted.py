@@ -75,9 +75,8 @@ from agents.linear.rollouts import (
     Trajectories,
     check_expert_policies,
     check_features,
-    expert_rows,
     sample_categorical,
-    sample_next_states,
+    step_with_experts,
     terminal_mask,
 )
 from agents.monitor import RunMonitor, progress_every, resolve_monitor
@@ -282,7 +281,6 @@ class DiscountedLSVIUCBZero:
         states = np.empty((big_k, big_l + 1), dtype=np.int64)
         actions = np.full((n, big_k, big_l), -1, dtype=np.int64)
         alive = np.zeros((big_k, big_l), dtype=bool)
-        others = [j for j in range(n) if j != explorer]
         switches: list[int] = []
         q = policy = np.empty(0)
         for k in range(big_k):
@@ -310,11 +308,9 @@ class DiscountedLSVIUCBZero:
                 alive[k, h] = True
                 a_exp = int(sample_categorical(policy[s][None], rng)[0])
                 actions[explorer, k, h] = a_exp
-                for j in others:
-                    probs = expert_rows(experts[j], 0, np.array([s]))
-                    actions[j, k, h] = sample_categorical(probs, rng)[0]
-                joint = np.ravel_multi_index(tuple(actions[:, k, h]), game.num_actions)
-                nxt = int(sample_next_states(game, np.array([s]), joint[None], rng)[0])
+                nxt = step_with_experts(
+                    game, experts, actions[:, k, h], explorer, s, 0, rng
+                )
                 x = phi[s, a_exp]
                 u = cov_inv @ x
                 denom = 1.0 + float(x @ u)

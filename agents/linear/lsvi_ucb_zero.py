@@ -69,9 +69,8 @@ from agents.linear.rollouts import (
     check_expert_policies,
     check_features,
     collect_labels,
-    expert_rows,
     sample_categorical,
-    sample_next_states,
+    step_with_experts,
     terminal_mask,
 )
 from agents.monitor import RunMonitor, progress_every, resolve_monitor
@@ -278,7 +277,6 @@ class LSVIUCBZero:
         alive = np.zeros((big_k, big_h), dtype=bool)
         clipped = np.zeros((big_k, big_h), dtype=bool)
         multi_legal = legal.sum(axis=1) >= 2
-        others = [j for j in range(n) if j != explorer]
         initial = sample_categorical(
             np.broadcast_to(game.initial_distribution, (big_k, num_s)), rng
         )
@@ -317,11 +315,9 @@ class LSVIUCBZero:
                 best = np.flatnonzero(row == row.max())
                 a_exp = int(best[rng.integers(best.size)] if best.size > 1 else best[0])
                 actions[explorer, k, h] = a_exp
-                for j in others:
-                    probs = expert_rows(experts[j], h, np.array([s]))
-                    actions[j, k, h] = sample_categorical(probs, rng)[0]
-                joint = np.ravel_multi_index(tuple(actions[:, k, h]), game.num_actions)
-                nxt = int(sample_next_states(game, np.array([s]), joint[None], rng)[0])
+                nxt = step_with_experts(
+                    game, experts, actions[:, k, h], explorer, s, h, rng
+                )
                 # Sherman–Morrison update of Lambda_h^-1 and of all quadratic forms.
                 x = phi[s, a_exp]
                 u = cov_inv[h] @ x

@@ -78,6 +78,7 @@ __all__ = [
     "rollout",
     "sample_categorical",
     "sample_next_states",
+    "step_with_experts",
     "terminal_mask",
 ]
 
@@ -233,6 +234,43 @@ def sample_next_states(
         return game.next_states[states, joint, 0]
     k = sample_categorical(game.next_probs[states, joint], rng)
     return game.next_states[states, joint, k]
+
+
+def step_with_experts(
+    game: TabularMarkovGame,
+    experts: Sequence[np.ndarray],
+    actions: np.ndarray,
+    explorer: int,
+    state: int,
+    step: int,
+    rng: np.random.Generator,
+) -> int:
+    """One move of an exploration episode in which the other seats follow their experts.
+
+    ``actions[explorer]`` holds the explorer's move; every other seat ``j``
+    (in seat order) draws its expert's move at ``(step, state)`` into
+    ``actions[j]``, then the successor is sampled from the model. The
+    episode loops of :class:`~agents.linear.lsvi_ucb_zero.LSVIUCBZero` and
+    its discounted version share it (the same draws, in the same order).
+
+    Args:
+        game: The game.
+        experts: Expert tables of every seat, ``(S, A_j)`` or ``(T, S, A_j)``.
+        actions: ``(n,)`` integer array, written in place (a view is fine).
+        explorer: The exploring seat (its entry is kept).
+        state: The current state.
+        step: The step within the episode (for time-indexed tables).
+        rng: Random generator.
+
+    Returns:
+        The next state.
+    """
+    for j in range(game.num_players):
+        if j != explorer:
+            probs = expert_rows(experts[j], step, np.array([state]))
+            actions[j] = sample_categorical(probs, rng)[0]
+    joint = np.ravel_multi_index(tuple(actions), game.num_actions)
+    return int(sample_next_states(game, np.array([state]), joint[None], rng)[0])
 
 
 def rollout(
