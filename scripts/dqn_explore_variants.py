@@ -8,7 +8,7 @@ softmax actions, a bonus frozen until ``det Lambda`` doubles;
 :mod:`agents.deep.paper_dqn`) against uniform-exploration BC
 (``"uniform"``), all through :class:`~agents.pipeline.Pipeline` on
 
-* the chain (Viano, Freihaut et al., figure 2b),
+* the chain of lengths 4, 8 and 16 (Viano, Freihaut et al., figure 2b),
 * the Gridworld (figure 2a; ``policy_class="neural"``: every method plays the
   env and clones a neural policy),
 * Tic-Tac-Toe (figure 1c).
@@ -19,11 +19,11 @@ states the labels cover (mean over seeds of the per-player mean).
 
 Run (from the repository root):
 
-    python scripts/dqn_explore_variants.py            # the sizes below (~25 min CPU)
+    python scripts/dqn_explore_variants.py            # the sizes below (~45 min, 2 workers)
     python scripts/dqn_explore_variants.py --quick    # seconds: tiny games and budgets
 
-Writes ``<out>/<game>.json`` and ``<game>.png`` per game and ``<out>/summary.md``
-(the tables), each atomically.
+Writes ``<out>/<game>.json`` and ``<game>.png`` per game (``chain<N>.json`` per
+chain length) and ``<out>/summary.md`` (the tables), each atomically.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ class Args:
     """The whole configuration of one sweep."""
 
     games: tuple[str, ...] = GAMES
-    chain_length: int = 8
+    chain_lengths: tuple[int, ...] = (4, 8, 16)
     chain_budgets: tuple[int, ...] = (5, 10, 20)
     gridworld_size: int = 3
     gridworld_budgets: tuple[int, ...] = (5, 20)
-    tictactoe_budgets: tuple[int, ...] = (100, 300)
+    tictactoe_budgets: tuple[int, ...] = (100, 300, 1000)
     seeds: tuple[int, ...] = (0, 1, 2)
-    tictactoe_seeds: tuple[int, ...] = (0, 1)
+    tictactoe_seeds: tuple[int, ...] = (0, 1, 2)
     device: str = "cpu"
     workers: int = 1
     out: str = "docs/results/dqn_variants"
@@ -77,13 +77,16 @@ class Args:
         """The seeds of ``game``."""
         return self.tictactoe_seeds if game == "tictactoe" else self.seeds
 
-    def options(self, game: str) -> dict[str, Any]:
-        """The pipeline's game options of ``game``."""
-        return {
-            "chain": {"length": self.chain_length},
-            "gridworld": {"size": self.gridworld_size, "policy_class": "neural"},
-            "tictactoe": {},
-        }[game]
+    def panels(self, game: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(file stem, the pipeline's game options)`` of each sweep of ``game``.
+
+        One per chain length (``chain4``, ``chain8``...), one for the others.
+        """
+        if game == "chain":
+            return [(f"chain{n}", {"length": n}) for n in self.chain_lengths]
+        if game == "gridworld":
+            return [(game, {"size": self.gridworld_size, "policy_class": "neural"})]
+        return [(game, {})]
 
 
 #: Quick mode: small explorers and BC, so that a sweep takes seconds.
@@ -100,7 +103,7 @@ QUICK_BC = BCConfig(min_epochs=1, min_steps=5)
 def parse_args(argv: list[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--games", nargs="+", choices=GAMES, default=list(GAMES))
-    parser.add_argument("--chain-length", type=int, default=None)
+    parser.add_argument("--chain-lengths", type=int, nargs="+", default=None)
     parser.add_argument("--chain-budgets", type=int, nargs="+", default=None)
     parser.add_argument("--gridworld-size", type=int, default=Args.gridworld_size)
     parser.add_argument("--gridworld-budgets", type=int, nargs="+", default=None)
@@ -117,7 +120,9 @@ def parse_args(argv: list[str] | None = None) -> Args:
     quick = ns.quick
     return Args(
         games=tuple(ns.games),
-        chain_length=ns.chain_length or (3 if quick else Args.chain_length),
+        chain_lengths=tuple(
+            ns.chain_lengths or ((3,) if quick else Args.chain_lengths)
+        ),
         chain_budgets=tuple(
             ns.chain_budgets or ((2,) if quick else Args.chain_budgets)
         ),
@@ -160,14 +165,14 @@ def markdown_table(result: PipelineResult) -> str:
     return "\n".join(lines)
 
 
-def run_game(args: Args, game: str) -> PipelineResult:
-    """The sweep of one game: every method, budget and seed."""
+def run_game(args: Args, game: str, options: Mapping[str, Any]) -> PipelineResult:
+    """The sweep of one game setup: every method, budget and seed."""
     return Pipeline(
         game=game,
         methods=METHODS,
         budgets=args.budgets(game),
         seeds=args.game_seeds(game),
-        game_options=args.options(game),
+        game_options=dict(options),
         method_options=QUICK_METHOD_OPTIONS if args.quick else None,
         device=args.device,
         bc=QUICK_BC if args.quick else None,
@@ -177,8 +182,23 @@ def run_game(args: Args, game: str) -> PipelineResult:
     ).run()
 
 
+def result_paths(out: Path) -> list[Path]:
+    """The sweeps' JSON files in ``out``: by game, the chains by length."""
+
+    def key(path: Path) -> tuple[int, int]:
+        stem = path.stem
+        for k, game in enumerate(GAMES):
+            if stem == game:
+                return k, 0
+            if stem.startswith(game) and stem[len(game) :].isdigit():
+                return k, int(stem[len(game) :])
+        return len(GAMES), 0
+
+    return sorted((p for p in out.glob("*.json") if key(p)[0] < len(GAMES)), key=key)
+
+
 def write_summary(out: Path, quick: bool = False) -> Path:
-    """``out/summary.md``: the table of every ``<game>.json`` in ``out``."""
+    """``out/summary.md``: the table of every sweep's JSON file in ``out``."""
     sections = [
         "# Uniform vs DQN-Explore (ours) vs DQN-Explore (published configuration)",
         "",
@@ -188,14 +208,11 @@ def write_summary(out: Path, quick: bool = False) -> Path:
         + (" --quick" if quick else "")
         + " from the JSON files beside it.",
     ]
-    for game in GAMES:
-        path = out / f"{game}.json"
-        if not path.is_file():
-            continue
+    for path in result_paths(out):
         result = PipelineResult.from_json(path)
         sections += [
             "",
-            f"## {game} {result.config.get('game_options', {})}, seeds "
+            f"## {result.game} {result.config.get('game_options', {})}, seeds "
             f"{result.config.get('seeds')} ({path.name})",
             "",
             markdown_table(result),
@@ -208,12 +225,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)  # small networks, a shared CPU
     out = Path(args.out)
     for game in args.games:
-        result = run_game(args, game)
-        print(f"\n{game} {args.options(game)}, seeds {list(args.game_seeds(game))}:")
-        print(markdown_table(result))
-        json_path = result.to_json(out / f"{game}.json")
-        png_path = result.plot(out / f"{game}.png")
-        print(f"wrote {json_path} and {png_path} ({result.elapsed_seconds:.0f} s)")
+        for stem, options in args.panels(game):
+            result = run_game(args, game, options)
+            print(f"\n{game} {options}, seeds {list(args.game_seeds(game))}:")
+            print(markdown_table(result))
+            json_path = result.to_json(out / f"{stem}.json")
+            png_path = result.plot(out / f"{stem}.png")
+            print(f"wrote {json_path} and {png_path} ({result.elapsed_seconds:.0f} s)")
     print(f"wrote {write_summary(out, args.quick)}")
 
 

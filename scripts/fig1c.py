@@ -31,8 +31,8 @@ exploration, labels and BC do not depend on the second seat, so its policy is
 the one a first-seat-only run would learn; the second seat costs compute and
 gives our NashConv reading.
 
-The game is registered in the pipeline's table as ``tictactoe-fig1c`` when this
-module is imported (the workers import it too).
+The game is the pipeline's ``tictactoe-fig1c``
+(:data:`agents.pipeline.games.GAME_SPECS`: its problem and both readings).
 
 Run (from the repository root):
 
@@ -59,13 +59,11 @@ import torch
 from agents.bc.profile import BCConfig
 from agents.deep.critic_bonus import BonusConfig
 from agents.deep.paper_dqn import PaperDQNConfig
-from agents.imitation import ImitationProblem, ImitationResult
 from agents.pipeline import Pipeline, PipelineResult
-from agents.pipeline.games import GAME_SPECS, Evaluation, GameSpec
+from agents.pipeline.games import FIG1C_EXPERT_NAME
 from mail_envs import tictactoe
 from mail_envs.core import check_real
 from mail_envs.files import atomic_savefig, atomic_write_text
-from mail_envs.solvers import nash_gap
 from mail_envs.tictactoe.evaluation import (
     PAPER_NOISE_PROB,
     PAPER_UNIFORM_WEIGHT,
@@ -76,7 +74,6 @@ from mail_envs.tictactoe.evaluation import (
 GAME = "tictactoe-fig1c"
 METHODS = ("bc", "uniform", "dqn-explore", "dqn-explore-paper")
 SEATS = ("first", "second")
-EXPERT_NAME = "tictactoe-minimax-fastest-canonical"
 PAPER_CLAIM = (
     "Figure 1c: while Deep BC fails to minimize the Nash gap in Tic-Tac-Toe, "
     "DQN-Explore-BC succeeds (Sec. 5; the plotted quantity is the learned first "
@@ -93,73 +90,6 @@ NOISE_RULE = (
     "(X, the first mover) and the reported number is (games - X wins - draws) / "
     "games, its loss rate."
 )
-
-
-# --------------------------------------------------------------- the game spec
-def fig1c_problem(_: Mapping[str, Any]) -> ImitationProblem:
-    """Tic-Tac-Toe with the published deterministic expert in both seats."""
-    expert = CanonicalMinimaxExpert()
-    return ImitationProblem(
-        "mail/tictactoe-v0",
-        tictactoe.env,
-        (expert, expert),
-        model=tictactoe.make_tictactoe_game(),
-        expert_name=EXPERT_NAME,
-    )
-
-
-def fig1c_evaluation(
-    problem: ImitationProblem,
-    result: ImitationResult,
-    seed: int,
-    options: Mapping[str, Any],
-) -> Evaluation:
-    """Both readings of a learned profile, exactly.
-
-    Metrics: ``loss:<seat>``, ``draw:<seat>``, ``win:<seat>`` of each learned
-    seat against the noisy expert in the other seat (the paper's reading is
-    ``loss:first``) and ``exploitability:<seat>``, the best-response value of
-    the other player against that seat (the game's value is 0).
-    """
-    del seed  # exact: nothing is sampled
-    game = problem.model
-    if game is None:
-        raise ValueError(f"{GAME} needs the Tic-Tac-Toe model, got None")
-    policies = list(result.policies)
-    gap = nash_gap(game, policies)
-    metrics: dict[str, float] = {}
-    for seat, name in enumerate(SEATS):
-        outcomes = noisy_expert_outcomes(
-            policies[seat],
-            seat=seat,
-            noise_prob=float(options["noise_prob"]),
-            uniform_weight=float(options["uniform_weight"]),
-            game=game,
-        )
-        metrics[f"loss:{name}"] = outcomes.loss
-        metrics[f"draw:{name}"] = outcomes.draw
-        metrics[f"win:{name}"] = outcomes.win
-        metrics[f"exploitability:{name}"] = float(gap.best_response_values[1 - seat])
-    return Evaluation(float(gap.nash_conv), tuple(float(g) for g in gap.gains), metrics)
-
-
-def register_fig1c_game() -> GameSpec:
-    """Add ``tictactoe-fig1c`` to the pipeline's games (once); returns its spec."""
-    if GAME not in GAME_SPECS:
-        GAME_SPECS[GAME] = GameSpec(
-            GAME,
-            "mail/tictactoe-v0",
-            METHODS,
-            {"noise_prob": PAPER_NOISE_PROB, "uniform_weight": PAPER_UNIFORM_WEIGHT},
-            fig1c_problem,
-            bc=lambda augment: BCConfig(),  # the paper's: no augmentation
-            evaluate=fig1c_evaluation,
-            max_budget=GAME_SPECS["tictactoe"].max_budget,
-        )
-    return GAME_SPECS[GAME]
-
-
-register_fig1c_game()
 
 
 # ----------------------------------------------------------------- the config
@@ -314,7 +244,7 @@ def write_results(result: PipelineResult, args: Args) -> Path:
     payload["paper_claim"] = PAPER_CLAIM
     payload["protocol"] = {
         "learner_seat": "first (player_1, X; player=1 in the published code)",
-        "expert": EXPERT_NAME,
+        "expert": FIG1C_EXPERT_NAME,
         "expert_deterministic": True,
         "augment": False,
         "noise_prob": args.noise_prob,

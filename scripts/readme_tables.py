@@ -14,7 +14,12 @@ Every number in a generated block comes from a JSON file under
   ``docs/results/chain_lengths/*.json``), ``lsvi-optimism``
   (``scripts/lsvi_optimism.py``, ``docs/results/lsvi_optimism/*.json``) and
   ``bench-pipeline`` (``scripts/bench_pipeline.py``,
-  ``docs/results/bench_pipeline/*.json``); files
+  ``docs/results/bench_pipeline/*.json``), ``fig1c`` (``scripts/fig1c.py``,
+  ``docs/results/fig1c/results.json``: loss rate and NashConv),
+  ``gridworld-5x5`` (``scripts/gridworld_image.py``,
+  ``docs/results/gridworld_5x5/results.json``) and ``dqn-variants``
+  (``scripts/dqn_explore_variants.py``, ``docs/results/dqn_variants/*.json``,
+  one table per game setup); files
   of ``--quick`` runs (``*_quick.json``) are skipped.
 
 ``--check`` only compares, and exits 1 when a block differs from what its
@@ -320,6 +325,124 @@ def _nash_by_budget(runs: list[dict[str, Any]], method: str) -> str:
     )
 
 
+def fig1c_command(path: Path, results: Path) -> str:
+    """The ``scripts/fig1c.py`` line that wrote ``path`` (from its configuration)."""
+    config = json.loads(path.read_text())["config"]
+    options = config["game_options"]
+    return (
+        f"python scripts/fig1c.py --budgets {_ints(config['budgets'])} --seeds "
+        f"{_ints(config['seeds'])} --methods {_ints(config['methods'])} "
+        f"--noise-prob {options['noise_prob']:g} --uniform-weight "
+        f"{options['uniform_weight']:g} --out {_source(path.parent, results)}"
+    )
+
+
+def render_fig1c(paths: list[Path], results: Path) -> str:
+    """Figure 1c both ways (``scripts/fig1c.py``): loss rate and NashConv per budget.
+
+    Cells: the learned first seat's loss rate against the noisy expert (the
+    paper's reading) / the exact NashConv of the learned profile (ours), means
+    over seeds.
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        config, readings = data["config"], data["readings"]
+        budgets = [str(b) for b in config["budgets"]]
+        loss, nash = readings["loss:first"], readings["nash_conv"]
+        rows = [
+            [
+                method,
+                *(
+                    f"{loss[method][b]['mean']:.3f} / {nash[method][b]['mean']:.3f}"
+                    for b in budgets
+                ),
+            ]
+            for method in config["methods"]
+        ]
+        refs = ", ".join(
+            f"{name} {ref['loss']:.3f}" for name, ref in data["references"].items()
+        )
+        parts.append(
+            f"`{fig1c_command(path, results)}`\n\n"
+            f"From `{_source(path, results)}` (seeds {_seeds(config['seeds'])}; "
+            f"budgets {_ints(config['budgets'])} expert-labelled games per learning "
+            "seat; exact evaluation). Faithful reading (the paper's plot): the "
+            "learned first seat's loss rate against the noisy expert (reference "
+            f"loss rates: {refs}); our reading: the exact NashConv of the learned "
+            "profile (game value 0). Cells: loss rate / NashConv, means over "
+            "seeds:\n\n" + _table(["method", *(f"K={b}" for b in budgets)], rows)
+        )
+    return "\n".join(parts)
+
+
+def render_dqn_variants(paths: list[Path], results: Path) -> str:
+    """Uniform vs our DQN-Explore vs the published one (``scripts/dqn_explore_variants.py``).
+
+    One table per game setup (the chain per length): exact NashConv, mean
+    [min, max] over seeds, and the distinct labelled states per player (mean
+    over seeds and players), per method and budget.
+    """
+
+    def order(path: Path) -> tuple[str, int]:  # chain4 before chain16
+        digits = re.search(r"(\d+)$", path.stem)
+        stem = path.stem[: digits.start()] if digits else path.stem
+        return stem, int(digits.group(1)) if digits else 0
+
+    parts = []
+    for path in sorted(paths, key=order):
+        result = PipelineResult.from_json(path)
+        config = result.config
+        methods = list(dict.fromkeys(r.method for r in result.records))
+        budgets = sorted({r.budget for r in result.records})
+        summary = result.summary("nash_conv")
+        rows = []
+        for method in methods:
+            cells = [method]
+            for budget in budgets:
+                mean, low, high = summary[method][budget]
+                states = [
+                    sum(r.distinct_states) / len(r.distinct_states)
+                    for r in result.records
+                    if r.method == method and r.budget == budget
+                ]
+                cells.append(
+                    f"{mean:.3f} [{low:.3f}, {high:.3f}] "
+                    f"({sum(states) / len(states):.0f})"
+                )
+            rows.append(cells)
+        options = ", ".join(f"{k}={v}" for k, v in config["game_options"].items())
+        unit = config.get("unit", "games")
+        parts.append(
+            f"{result.game}{f' ({options})' if options else ''}, from "
+            f"`{_source(path, results)}` (seeds {_seeds(config['seeds'])}; K = "
+            f"expert-labelled {unit} per learning player; NashConv mean [min, max] "
+            "(distinct labelled states)):\n\n"
+            + _table(["method", *(f"K={b}" for b in budgets)], rows)
+        )
+    return "\n".join(parts)
+
+
+def gridworld_image_command(path: Path) -> str:
+    """The ``scripts/gridworld_image.py`` line that wrote ``path`` (its ``script_args``)."""
+    sa = json.loads(path.read_text())["script_args"]
+    return (
+        f"python scripts/gridworld_image.py --budgets {_ints(sa['budgets'])} "
+        f"--seeds {_ints(sa['seeds'])} --methods {_ints(sa['methods'])} --bc-head "
+        f"{sa['bc_head']} --bc-min-steps {sa['bc_min_steps']} --out {sa['out']} "
+        f"--work {sa['work']}"
+    )
+
+
+def render_gridworld_image(paths: list[Path], results: Path) -> str:
+    """Figure 2a's 5x5 image Gridworld (``scripts/gridworld_image.py``): its command and tables."""
+    return "\n".join(
+        f"`{gridworld_image_command(path)}`\n\n"
+        + render(PipelineResult.from_json(path), _source(path, results))
+        for path in paths
+    )
+
+
 #: Blocks rendered from a reproduction script's files: name -> (glob, renderer).
 SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
     "gridworld-fig1a": ("gridworld/gridworld3_fig1a_*.json", render_gridworld),
@@ -327,6 +450,9 @@ SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
     "chain-lengths": ("chain_lengths/*.json", render_chain_lengths),
     "lsvi-optimism": ("lsvi_optimism/*.json", render_lsvi_optimism),
     "bench-pipeline": ("bench_pipeline/*.json", render_bench_pipeline),
+    "fig1c": ("fig1c/results.json", render_fig1c),
+    "gridworld-5x5": ("gridworld_5x5/results.json", render_gridworld_image),
+    "dqn-variants": ("dqn_variants/*.json", render_dqn_variants),
 }
 
 

@@ -42,8 +42,11 @@ from readme_tables import (
     _seeds,
     _source,
     _table,
+    gridworld_image_command,
     render,
     render_chain_lengths,
+    render_dqn_variants,
+    render_fig1c,
     render_gridworld,
     render_lsvi_optimism,
     result_files,
@@ -244,35 +247,7 @@ def fig1c(results: Path) -> tuple[str, str]:
     config, readings = data["config"], data["readings"]
     budgets = [str(b) for b in config["budgets"]]
     loss, nash = readings["loss:first"], readings["nash_conv"]
-    rows = [
-        [
-            method,
-            *(
-                f"{loss[method][b]['mean']:.3f} / {nash[method][b]['mean']:.3f}"
-                for b in budgets
-            ),
-        ]
-        for method in config["methods"]
-    ]
-    table = _table(["method", *(f"K={b}" for b in budgets)], rows)
-    refs = ", ".join(
-        f"{name} {ref['loss']:.3f}" for name, ref in data["references"].items()
-    )
-    command = (
-        f"python scripts/fig1c.py --budgets {_ints(config['budgets'])} --seeds "
-        f"{_ints(config['seeds'])} --methods {_ints(config['methods'])} "
-        f"--noise-prob {config['game_options']['noise_prob']:g} --uniform-weight "
-        f"{config['game_options']['uniform_weight']:g} --out {_source(path.parent, results)}"
-    )
-    body = (
-        f"`{command}`\n\n"
-        f"From `{_source(path, results)}` (seeds {_seeds(config['seeds'])}; budgets "
-        f"{_ints(config['budgets'])} expert-labelled games per learning seat; exact "
-        "evaluation). Faithful reading (the paper's plot): the learned first "
-        "seat's loss rate against the noisy expert (reference loss rates: "
-        f"{refs}); our reading: the exact NashConv of the learned profile "
-        "(game value 0). Cells: loss rate / NashConv, means over seeds:\n\n" + table
-    )
+    body = render_fig1c([path], results)
     last = budgets[-1]
     bc_low = min(nash["bc"][b]["min"] for b in budgets)
     said = [
@@ -309,6 +284,21 @@ def fig1c(results: Path) -> tuple[str, str]:
         + "; ".join(said)
         + f" (largest budget run: {last} games)."
     )
+    ours = _variant_paths(results, "tictactoe")
+    if ours:
+        variant = PipelineResult.from_json(ours[0])
+        body += (
+            "\nOur default setup: both players learned from our randomizing "
+            "minimax expert, BC with the 8 board symmetries, the exact NashConv; "
+            "our explorer (`dqn-explore`) beside the published one "
+            f"(`dqn-explore-paper`).\n\n`{_variants_command(results)}`\n\n"
+            + render_dqn_variants(ours, results)
+        )
+        verdict += (
+            " Our default setup: "
+            + _explorers(_curves(variant))
+            + f" (largest budget run: {max(variant.config['budgets'])} games)."
+        )
     return body, verdict
 
 
@@ -333,20 +323,34 @@ def _curves(result: PipelineResult) -> dict[str, dict[int, float]]:
     return {m: {k: sum(v) / len(v) for k, v in c.items()} for m, c in out.items()}
 
 
+def _variant_paths(results: Path, game: str) -> list[Path]:
+    """``dqn_variants/<game>.json``, or ``<game><N>.json`` by ``N`` (the chain's lengths)."""
+    folder = results / "dqn_variants"
+    single = folder / f"{game}.json"
+    numbered = [
+        p for p in folder.glob(f"{game}*.json") if p.stem[len(game) :].isdigit()
+    ]
+    found = ([single] if single.exists() else []) + sorted(
+        numbered, key=lambda p: int(p.stem[len(game) :])
+    )
+    return found
+
+
 def _variants_command(results: Path) -> str:
-    """The ``scripts/dqn_explore_variants.py`` line that wrote its three files."""
+    """The ``scripts/dqn_explore_variants.py`` line that wrote its files."""
     folder = results / "dqn_variants"
     parts = ["python scripts/dqn_explore_variants.py"]
     games = []
     for game in ("chain", "gridworld", "tictactoe"):
-        path = folder / f"{game}.json"
-        if not path.exists():
+        paths = _variant_paths(results, game)
+        if not paths:
             continue
         games.append(game)
-        config = _load(path)["config"]
+        config = _load(paths[0])["config"]
         opts = config["game_options"]
         if game == "chain":
-            parts.append(f"--chain-length {opts['length']}")
+            lengths = [_load(p)["config"]["game_options"]["length"] for p in paths]
+            parts.append(f"--chain-lengths {_ints(lengths)}")
         if game == "gridworld":
             parts.append(f"--gridworld-size {opts['size']}")
         parts.append(f"--{game}-budgets {_ints(config['budgets'])}")
@@ -371,12 +375,7 @@ def fig2a(results: Path) -> tuple[str, str]:
     path = results / "gridworld_5x5" / "results.json"
     result, table = _pipeline(path, results)
     sa = _load(path)["script_args"]
-    command = (
-        f"python scripts/gridworld_image.py --budgets {_ints(sa['budgets'])} "
-        f"--seeds {_ints(sa['seeds'])} --methods {_ints(sa['methods'])} --bc-head "
-        f"{sa['bc_head']} --bc-min-steps {sa['bc_min_steps']} --out {sa['out']} "
-        f"--work {sa['work']}"
-    )
+    command = gridworld_image_command(path)
     curves = _curves(result)
     agree = all(
         _first_zero(curves[m]) is not None
@@ -434,16 +433,19 @@ def fig2b(results: Path) -> tuple[str, str]:
         "Faithful setup: chain lengths as in the paper, our explorer and "
         "uniform play.\n\n" + render_chain_lengths(paths, results)
     )
-    ours = results / "dqn_variants" / "chain.json"
-    if ours.exists():
-        variant, vtable = _pipeline(ours, results)
-        said.append(
-            f"three explorers on the chain of {variant.config['game_options']['length']}: "
-            + _explorers(_curves(variant))
-        )
+    ours = _variant_paths(results, "chain")
+    if ours:
+        for path in ours:
+            variant = PipelineResult.from_json(path)
+            said.append(
+                f"three explorers on the chain of "
+                f"{variant.config['game_options']['length']}: "
+                + _explorers(_curves(variant))
+            )
         body += (
             "\nOur explorer against the published one (`dqn-explore-paper`) "
-            f"and uniform play.\n\n`{_variants_command(results)}`\n\n{vtable}"
+            f"and uniform play.\n\n`{_variants_command(results)}`\n\n"
+            + render_dqn_variants(ours, results)
         )
     verdict = ("agrees" if agree else "differs in part") + ": " + "; ".join(said) + "."
     return body, verdict

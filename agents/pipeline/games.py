@@ -59,6 +59,12 @@ from mail_envs.connect4.expert import Connect4Expert
 from mail_envs.connect4.opponents import evaluation_opponents
 from mail_envs.core import BatchedPolicy, TabularMarkovGame, check_int
 from mail_envs.solvers import nash_gap, solve_zero_sum
+from mail_envs.tictactoe.evaluation import (
+    PAPER_NOISE_PROB,
+    PAPER_UNIFORM_WEIGHT,
+    CanonicalMinimaxExpert,
+    noisy_expert_outcomes,
+)
 from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 from mail_wrappers.table_policy import TablePolicy
 
@@ -352,6 +358,61 @@ def _board_bc(augment: bool) -> BCConfig:
     )
 
 
+#: The expert of ``tictactoe-fig1c`` as its datasets name it.
+FIG1C_EXPERT_NAME = "tictactoe-minimax-fastest-canonical"
+_FIG1C_SEATS = ("first", "second")
+
+
+def _tictactoe_fig1c(_: Mapping[str, Any]) -> ImitationProblem:
+    """Tic-Tac-Toe with the published deterministic expert in both seats."""
+    expert = CanonicalMinimaxExpert()
+    return ImitationProblem(
+        "mail/tictactoe-v0",
+        tictactoe.env,
+        (expert, expert),
+        model=tictactoe.make_tictactoe_game(),
+        expert_name=FIG1C_EXPERT_NAME,
+    )
+
+
+def _tictactoe_fig1c_evaluation(
+    problem: ImitationProblem,
+    result: ImitationResult,
+    seed: int,
+    options: Mapping[str, Any],
+) -> Evaluation:
+    """Both readings of a learned Tic-Tac-Toe profile (figure 1c), exactly.
+
+    Metrics: ``loss:<seat>``, ``draw:<seat>``, ``win:<seat>`` of each learned
+    seat (``first``, ``second``) against the noisy expert in the other seat
+    (the paper's reading is ``loss:first``;
+    :func:`~mail_envs.tictactoe.evaluation.noisy_expert_outcomes` with the
+    options ``noise_prob`` and ``uniform_weight``) and
+    ``exploitability:<seat>``, the best-response value of the other player
+    against that seat (the game's value is 0).
+    """
+    del seed  # exact: nothing is sampled
+    game = problem.model
+    if game is None:
+        raise ValueError("tictactoe-fig1c needs the Tic-Tac-Toe model, got None")
+    policies = list(result.policies)
+    gap = nash_gap(game, policies)
+    metrics: dict[str, float] = {}
+    for seat, name in enumerate(_FIG1C_SEATS):
+        outcomes = noisy_expert_outcomes(
+            policies[seat],
+            seat=seat,
+            noise_prob=float(options["noise_prob"]),
+            uniform_weight=float(options["uniform_weight"]),
+            game=game,
+        )
+        metrics[f"loss:{name}"] = outcomes.loss
+        metrics[f"draw:{name}"] = outcomes.draw
+        metrics[f"win:{name}"] = outcomes.win
+        metrics[f"exploitability:{name}"] = float(gap.best_response_values[1 - seat])
+    return Evaluation(float(gap.nash_conv), tuple(float(g) for g in gap.gains), metrics)
+
+
 GAME_SPECS: dict[str, GameSpec] = {
     spec.name: spec
     for spec in (
@@ -362,6 +423,18 @@ GAME_SPECS: dict[str, GameSpec] = {
             {},
             _tictactoe,
             bc=_board_bc,
+            max_budget=200_000,
+        ),
+        # Figure 1c under the paper's protocol (``scripts/fig1c.py``): the
+        # deterministic published expert, no board symmetries, both readings.
+        GameSpec(
+            "tictactoe-fig1c",
+            "mail/tictactoe-v0",
+            ("bc", "uniform", "dqn-explore", "dqn-explore-paper"),
+            {"noise_prob": PAPER_NOISE_PROB, "uniform_weight": PAPER_UNIFORM_WEIGHT},
+            _tictactoe_fig1c,
+            bc=lambda augment: BCConfig(),  # the paper's: never augmented
+            evaluate=_tictactoe_fig1c_evaluation,
             max_budget=200_000,
         ),
         GameSpec(

@@ -20,7 +20,7 @@ def test_quick_run_writes_every_game_and_the_tables(tmp_path: Path) -> None:
         cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    games = ("chain", "gridworld", "tictactoe")
+    games = ("chain3", "gridworld", "tictactoe")  # quick: one chain, of length 3
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f"{g}.{ext}" for g in games for ext in ("json", "png")] + ["summary.md"]
     )

@@ -65,7 +65,10 @@ def test_quick_run_writes_both_readings(
 def test_the_expert_profile_reads_zero_both_ways(fig1c: ModuleType) -> None:
     from agents.imitation import ImitationResult
 
-    problem = fig1c.fig1c_problem({})
+    from agents.pipeline.games import GAME_SPECS
+
+    spec = GAME_SPECS["tictactoe-fig1c"]
+    problem = spec.problem({})
     result = ImitationResult(
         method="expert",
         agents=problem.agents,
@@ -76,7 +79,7 @@ def test_the_expert_profile_reads_zero_both_ways(fig1c: ModuleType) -> None:
         bc_seconds=0.0,
     )
     options = {"noise_prob": 0.1, "uniform_weight": 0.4}
-    evaluation = fig1c.fig1c_evaluation(problem, result, 0, options)
+    evaluation = spec.evaluate(problem, result, 0, options)
     assert evaluation.nash_conv == 0.0
     assert evaluation.metrics["loss:first"] == 0.0
     assert evaluation.metrics["loss:second"] == 0.0
@@ -106,8 +109,11 @@ def test_default_args_are_the_paper_protocol(fig1c: ModuleType) -> None:
     assert args.budgets == (10, 100, 1000) and args.seeds == (0, 1, 2)
     assert set(args.methods) == METHODS
     assert (args.noise_prob, args.uniform_weight) == (0.1, 0.4)
-    spec = fig1c.register_fig1c_game()
+    from agents.pipeline.games import GAME_SPECS
+
+    spec = GAME_SPECS[fig1c.GAME]
     assert spec.bc(True).augment is None  # never augmented
+    assert spec.options == {"noise_prob": 0.1, "uniform_weight": 0.4}
 
 
 @pytest.mark.parametrize("method", ["uniform", "dqn-explore-paper"])
@@ -118,7 +124,9 @@ def test_the_first_seat_learns_the_same_alone(fig1c: ModuleType, method: str) ->
     from agents.bc.profile import fit_bc_profile
     from agents.methods import make_algorithm
 
-    problem = fig1c.fig1c_problem({})
+    from agents.pipeline.games import GAME_SPECS
+
+    problem = GAME_SPECS[fig1c.GAME].problem({})
     kwargs = {
         "budget": 3,
         "seed": 7,
