@@ -26,7 +26,10 @@ Implementation: ``Lambda_h^-1`` is updated by Sherman–Morrison after every
 step; the quadratic forms ``phi^T Lambda_h^-1 phi`` of ALL (state, action)
 pairs are kept up to date by the same rank-one downdate (``O(SAd)`` per step);
 the backward pass is three matrix-vector products per step ``h`` over all
-states at once. Episodes are sampled on the model
+states at once. Both skip exact zeros only (:func:`rank_one_downdate`, the
+backward pass's gather and diagonal products), so with one-hot (tabular)
+features a step costs ``O(SA)`` and every result equals the dense
+computation's bit for bit. Episodes are sampled on the model
 (:class:`~mail_envs.core.TabularMarkovGame`), not by stepping the env: the
 model gives the same transitions and is much faster.
 
@@ -55,6 +58,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,10 +79,16 @@ from agents.linear.rollouts import (
 )
 from agents.monitor import RunMonitor, progress_every, resolve_monitor
 from mail_envs.core import TabularMarkovGame, check_real
-from mail_wrappers.elliptical import sherman_morrison_update
 from mail_wrappers.recorder import ExpertLabelDataset
 
-__all__ = ["LSVIExploration", "LSVIUCBZero", "LSVIUCBZeroBC", "optimistic_q_values"]
+__all__ = [
+    "LSVIExploration",
+    "LSVIUCBZero",
+    "LSVIUCBZeroBC",
+    "optimistic_q_values",
+    "rank_one_downdate",
+    "single_nonzero_index",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ def optimistic_q_values(
     data_next: np.ndarray,
     counts: np.ndarray,
     beta: float,
+    diagonal: np.ndarray | None = None,
 ) -> np.ndarray:
     """The backward pass of LSVI-UCB with zero reward, for all states at once.
 
@@ -161,24 +172,176 @@ def optimistic_q_values(
         data_next: ``(H, >= max(counts))`` stored next states per step.
         counts: ``(H,)`` number of stored transitions per step.
         beta: Bonus scale.
+        diagonal: ``(H,)`` True where ``cov_inv[h]`` is known to be diagonal
+            (with one-hot features it stays so); there ``Lambda_h^-1 b`` is
+            computed as ``diag(Lambda_h^-1) * b``, which is the same product
+            (the other terms are exact zeros). Default: no such knowledge.
 
     Returns:
         ``(H, S, A)`` optimistic Q values, ``-inf`` on illegal actions.
     """
-    num_s, num_a, d = features.shape
-    big_h = cov_inv.shape[0]
-    flat = features.reshape(num_s * num_a, d)
-    q = np.empty((big_h, num_s, num_a))
-    v_next = np.zeros(num_s)
-    for h in range(big_h - 1, -1, -1):
-        c = counts[h]
-        w = cov_inv[h] @ (data_phi[h, :c].T @ v_next[data_next[h, :c]])
-        bonus = beta * np.sqrt(np.maximum(quad[h], 0.0))
-        q_h = np.minimum(flat @ w + bonus, float(big_h)).reshape(num_s, num_a)
-        q[h] = np.where(legal, q_h, -np.inf)
-        v_next = q[h].max(axis=1)
-        v_next[terminal] = 0.0
-    return q
+    return _BackwardPass(features, legal, terminal, beta)(
+        cov_inv, quad, data_phi, data_next, counts, diagonal
+    )
+
+
+class _BackwardPass:
+    """:func:`optimistic_q_values` with the per-problem work done once.
+
+    Every shortcut only drops exact zeros, so the values are those of the plain
+    formulas bit for bit: where every feature vector has at most one non-zero
+    entry (tabular features), ``flat @ w`` is that entry times one coordinate
+    of ``w`` (a gather); on a diagonal ``Lambda_h^-1`` the matrix-vector
+    product is a coordinate-wise one; the maximum over a few actions is taken
+    column by column (numpy's reduction along a short axis is slow).
+    """
+
+    def __init__(
+        self, features: np.ndarray, legal: np.ndarray, terminal: np.ndarray, beta: float
+    ) -> None:
+        num_s, num_a, d = features.shape
+        self.shape = (num_s, num_a)
+        self.flat = features.reshape(num_s * num_a, d)
+        self.terminal = terminal
+        self.beta = beta
+        nonzero = self.flat != 0.0
+        self.gather: tuple[np.ndarray, np.ndarray] | None = None
+        if np.all(nonzero.sum(axis=1) <= 1):
+            cols = np.argmax(nonzero, axis=1)
+            self.gather = (cols, self.flat[np.arange(num_s * num_a), cols])
+        self.illegal = ~legal
+
+    def __call__(
+        self,
+        cov_inv: np.ndarray,
+        quad: np.ndarray,
+        data_phi: np.ndarray,
+        data_next: np.ndarray,
+        counts: np.ndarray,
+        diagonal: np.ndarray | None = None,
+    ) -> np.ndarray:
+        num_s, num_a = self.shape
+        big_h = cov_inv.shape[0]
+        cap = float(big_h)
+        q = np.empty((big_h, num_s, num_a))
+        v_next = np.zeros(num_s)
+        bonuses = self.beta * np.sqrt(np.maximum(quad, 0.0))
+        for h in range(big_h - 1, -1, -1):
+            c = counts[h]
+            b = data_phi[h, :c].T @ v_next[data_next[h, :c]]
+            if diagonal is not None and diagonal[h]:
+                w = np.diagonal(cov_inv[h]) * b
+            else:
+                w = cov_inv[h] @ b
+            if self.gather is None:
+                mean = self.flat @ w
+            else:
+                mean = self.gather[1] * w[self.gather[0]]
+            q_h = np.minimum(mean + bonuses[h], cap).reshape(num_s, num_a)
+            np.copyto(q[h], q_h)
+            q[h][self.illegal] = -np.inf
+            v_next = q[h][:, 0].copy()
+            for a in range(1, num_a):
+                np.maximum(v_next, q[h][:, a], out=v_next)
+            v_next[self.terminal] = 0.0
+        return q
+
+
+def single_nonzero_index(features: np.ndarray) -> np.ndarray:
+    """Per feature vector, the index of its only non-zero entry, or ``-1``.
+
+    Args:
+        features: ``(..., d)`` feature vectors.
+
+    Returns:
+        ``(...)`` int64: the coordinate of the single non-zero entry where a
+        vector has exactly one (tabular / one-hot features), else ``-1``.
+    """
+    nonzero = features != 0.0
+    return np.where(nonzero.sum(axis=-1) == 1, np.argmax(nonzero, axis=-1), -1).astype(
+        np.int64
+    )
+
+
+def rank_one_downdate(
+    cov_inv: np.ndarray,
+    quad: np.ndarray,
+    x: np.ndarray,
+    flat: np.ndarray,
+    *,
+    flat_t: np.ndarray | None = None,
+    x_index: int = -1,
+) -> bool:
+    """Add ``x x^T`` to ``Lambda``: update ``Lambda^-1`` and all quadratic forms in place.
+
+    The Sherman–Morrison step of LSVI-UCB (Jin et al. 2020, Algorithm 1, with
+    ``Lambda_h^-1`` kept up to date): with ``u = Lambda^-1 x`` and
+    ``c = 1 + x^T u``, ``Lambda^-1 <- Lambda^-1 - u u^T / c`` and, for every
+    row ``f`` of ``flat``, ``f^T Lambda^-1 f <- f^T Lambda^-1 f - (f^T u)^2 / c``.
+
+    The results equal, bit for bit, those of
+    :func:`mail_wrappers.elliptical.sherman_morrison_update` followed by
+    ``quad -= (flat @ u) ** 2 / c``, at a fraction of the cost: the update
+    writes into ``cov_inv`` (no ``d x d`` temporaries, and no symmetrisation,
+    which is the identity on an exactly symmetric matrix: ``u_i u_j = u_j u_i``
+    keeps it exactly symmetric), and it skips only exact zeros: entries of
+    ``u u^T`` with a zero factor leave ``Lambda^-1`` unchanged (it never holds
+    ``-0.0``), and where ``x`` or ``u`` has a single non-zero entry the
+    matrix-vector products are that one product (the other terms are exact
+    zeros), so ``u`` is a scaled column and ``flat @ u`` a scaled column of
+    ``flat``. With one-hot (tabular) features every step costs ``O(S A)``
+    instead of ``O(d^2 + S A d)``.
+
+    Args:
+        cov_inv: ``(d, d)`` exactly symmetric ``Lambda^-1``, updated in place.
+        quad: ``(N,)`` ``flat[r]^T Lambda^-1 flat[r]``, updated in place.
+        x: ``(d,)`` finite features of the new data point.
+        flat: ``(N, d)`` the feature vectors whose quadratic forms ``quad``
+            holds.
+        flat_t: ``flat.T`` as a C-contiguous array (optional, speeds up the
+            single-column case).
+        x_index: The coordinate of ``x``'s only non-zero entry, or ``-1`` if
+            ``x`` has none or several (see :func:`single_nonzero_index`).
+
+    Returns:
+        True if only diagonal entries of ``cov_inv`` changed (``u`` has at
+        most one non-zero entry): a diagonal ``Lambda^-1`` stays diagonal.
+
+    Raises:
+        ValueError: If ``x^T Lambda^-1 x`` overflows (features far too large).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        if x_index >= 0:
+            xj = float(x[x_index])
+            u = cov_inv[x_index] * xj  # row = column: Lambda^-1 is symmetric
+            denom = 1.0 + xj * float(u[x_index])
+        else:
+            u = cov_inv @ x
+            denom = 1.0 + float(x @ u)
+    if not math.isfinite(denom):  # finite x: a non-finite u gives a non-finite x^T u
+        raise ValueError(
+            "phi is too large: phi^T Lambda^-1 phi overflowed in the "
+            "Sherman-Morrison update; rescale the features"
+        )
+    support = np.flatnonzero(u)
+    if support.size == 1:
+        i = int(support[0])
+        u_i = float(u[i])
+        cov_inv[i, i] = cov_inv[i, i] - u_i * u_i / denom
+        column = flat_t[i] if flat_t is not None else flat[:, i]
+        proj = column * u_i
+        quad -= proj * proj / denom
+        return True
+    if support.size == 0:
+        return True  # u = 0: nothing changes
+    if 2 * support.size > u.size:
+        cov_inv -= np.multiply.outer(u, u) / denom
+    else:
+        u_s = u[support]
+        cov_inv[support[:, None], support] -= np.multiply.outer(u_s, u_s) / denom
+    proj = flat @ u
+    quad -= proj * proj / denom
+    return False
 
 
 class LSVIUCBZero:
@@ -286,20 +449,20 @@ class LSVIUCBZero:
         logger = monitor.logger(f"{label}/lsvi")
         report_every = progress_every(big_k)
 
+        backward = _BackwardPass(phi, legal, terminal, self.beta)
+        diagonal = np.ones(big_h, dtype=bool)  # Lambda_h^-1 = I / lambda so far
+
         def optimistic_q() -> np.ndarray:
             """Optimistic Q of every state under the data so far (in place arrays)."""
-            return optimistic_q_values(
-                phi,
-                legal,
-                terminal,
-                cov_inv=cov_inv,
-                quad=quad,
-                data_phi=data_phi,
-                data_next=data_next,
-                counts=counts,
-                beta=self.beta,
-            )
+            return backward(cov_inv, quad, data_phi, data_next, counts, diagonal)
 
+        # Python scalars for the per-step bookkeeping (numpy calls on a single
+        # row cost more than the arithmetic).
+        terminal_of = terminal.tolist()
+        multi_legal_of = multi_legal.tolist()
+        legal_of = [np.flatnonzero(m).tolist() for m in legal]
+        one_hot = single_nonzero_index(phi).tolist()
+        flat_t = np.ascontiguousarray(flat.T)
         for k in range(big_k):
             # Backward pass: optimistic Q for every state at once.
             q = optimistic_q()
@@ -307,24 +470,29 @@ class LSVIUCBZero:
             s = int(initial[k])
             states[k] = s
             for h in range(big_h):
-                if terminal[s]:
+                if terminal_of[s]:
                     break
                 alive[k, h] = True
-                row = q[h, s]
-                clipped[k, h] = multi_legal[s] and row[legal[s]].min() >= big_h
-                best = np.flatnonzero(row == row.max())
-                a_exp = int(best[rng.integers(best.size)] if best.size > 1 else best[0])
+                row = q[h, s].tolist()
+                if multi_legal_of[s]:
+                    clipped[k, h] = min(row[a] for a in legal_of[s]) >= big_h
+                top = max(row)
+                best = [a for a, v in enumerate(row) if v == top]
+                a_exp = best[rng.integers(len(best))] if len(best) > 1 else best[0]
                 actions[explorer, k, h] = a_exp
                 nxt = step_with_experts(
                     game, experts, actions[:, k, h], explorer, s, h, rng
                 )
                 # Sherman–Morrison update of Lambda_h^-1 and of all quadratic forms.
                 x = phi[s, a_exp]
-                u = cov_inv[h] @ x
-                denom = 1.0 + float(x @ u)
-                cov_inv[h] = sherman_morrison_update(cov_inv[h], x)
-                proj = flat @ u
-                quad[h] -= proj * proj / denom
+                diagonal[h] &= rank_one_downdate(
+                    cov_inv[h],
+                    quad[h],
+                    x,
+                    flat,
+                    flat_t=flat_t,
+                    x_index=one_hot[s][a_exp],
+                )
                 data_phi[h, counts[h]] = x
                 data_next[h, counts[h]] = nxt
                 counts[h] += 1

@@ -58,6 +58,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,7 @@ __all__ = [
     "check_features",
     "collect_labels",
     "default_explorer",
+    "draw_from_row",
     "expert_rows",
     "label_metadata",
     "rollout",
@@ -236,6 +238,35 @@ def sample_next_states(
     return game.next_states[states, joint, k]
 
 
+def draw_from_row(row: Sequence[float], uniform: float) -> int:
+    """One inverse-CDF draw from a single row, bit-identical to :func:`sample_categorical`.
+
+    The same arithmetic in Python floats (IEEE double, like numpy's float64):
+    the running sum is accumulated left to right as :func:`numpy.cumsum`
+    does, every entry is divided by the last, and the drawn index is the
+    number of entries below ``uniform``. A row whose sum is 0 (or NaN) gives
+    index 0, as the NaN CDF does in :func:`sample_categorical`. For the rows
+    of one state-action pair this avoids numpy's per-call overhead, which
+    dominates single-row draws.
+
+    Args:
+        row: Non-negative probabilities (a list, or any sequence of floats).
+        uniform: The draw ``u`` in ``(0, 1]`` (``1 - rng.random()``).
+
+    Returns:
+        The sampled index.
+
+    Example:
+        >>> draw_from_row([0.25, 0.0, 0.75], 0.5)
+        2
+    """
+    cdf = list(itertools.accumulate(row))
+    last = cdf[-1]
+    if last == 0.0 or last != last:
+        return 0
+    return sum(1 for c in cdf if c / last < uniform)
+
+
 def step_with_experts(
     game: TabularMarkovGame,
     experts: Sequence[np.ndarray],
@@ -253,6 +284,11 @@ def step_with_experts(
     episode loops of :class:`~agents.linear.lsvi_ucb_zero.LSVIUCBZero` and
     its discounted version share it (the same draws, in the same order).
 
+    The draws are those of :func:`sample_categorical` on the one row (one
+    ``rng.random()`` per expert seat, and one for the successor when the
+    model has several), done in Python scalars by :func:`draw_from_row`:
+    bit-identical results at a fraction of the per-call cost.
+
     Args:
         game: The game.
         experts: Expert tables of every seat, ``(S, A_j)`` or ``(T, S, A_j)``.
@@ -265,12 +301,26 @@ def step_with_experts(
     Returns:
         The next state.
     """
-    for j in range(game.num_players):
+    num_actions = game.num_actions
+    joint = 0
+    for j, count in enumerate(num_actions):
         if j != explorer:
-            probs = expert_rows(experts[j], step, np.array([state]))
-            actions[j] = sample_categorical(probs, rng)[0]
-    joint = np.ravel_multi_index(tuple(actions), game.num_actions)
-    return int(sample_next_states(game, np.array([state]), joint[None], rng)[0])
+            table = experts[j]
+            row = (
+                table[min(step, table.shape[0] - 1), state]
+                if table.ndim == 3
+                else table[state]
+            )
+            actions[j] = draw_from_row(row.tolist(), 1.0 - rng.random())
+        a = int(actions[j])
+        if not 0 <= a < count:
+            raise ValueError(f"action {a} of player {j} not in [0, {count})")
+        joint = joint * count + a
+    successors = game.next_states
+    if successors.shape[2] == 1:
+        return int(successors[state, joint, 0])
+    k = draw_from_row(game.next_probs[state, joint].tolist(), 1.0 - rng.random())
+    return int(successors[state, joint, k])
 
 
 def rollout(
