@@ -24,7 +24,11 @@ cloning (:func:`agents.bc.profile.fit_bc_profile`) fits each player's policy.
 Seeding: one ``SeedSequence(seed)`` spawns one child per player and each
 child one per component (env and wrappers, explorer, BC)
 (:func:`agents.common.spawn_seeds`); the env stack is reset with its seed once,
-at the first game, and the wrappers draw their own streams from it.
+at the first game, and the wrappers draw their own streams from it. Explorers
+that play ``num_envs`` games at once use further stacks of the session
+(:meth:`LearnerSession.slots`, a :class:`GameSlot` each), seeded from the env
+seed (:meth:`LearnerSession.stack_seed`); their games are numbered in the
+order they start.
 """
 
 from __future__ import annotations
@@ -36,21 +40,27 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
+import gymnasium
 import numpy as np
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from agents.bc.profile import BCConfig, fit_bc_profile
 from agents.common import check_positive_int, int_seed, resolve_device, spawn_seeds
 from agents.monitor import NULL_MONITOR, RunMonitor, resolve_monitor
-from mail_envs.core import BatchedPolicy, TabularMarkovGame
+from mail_envs.core import BatchedPolicy, TabularMarkovGame, check_int
 from mail_wrappers.expert_query import ExpertQueryWrapper, ParallelExpertQueryWrapper
-from mail_wrappers.frozen_opponent import FrozenOpponentWrapper, OpponentPolicy
+from mail_wrappers.frozen_opponent import (
+    FrozenOpponentWrapper,
+    OpponentPolicy,
+    uniform_policy,
+)
 from mail_wrappers.recorder import ExpertLabelDataset, ExpertLabelRecorder
 
 __all__ = [
     "EnvFactory",
     "Exploration",
     "Explorer",
+    "GameSlot",
     "ImitationProblem",
     "ImitationResult",
     "InteractiveBC",
@@ -183,7 +193,16 @@ class Explorer(Protocol):
 
 
 class LearnerSession:
-    """One learning player's env stack, recorder and seeds.
+    """One learning player's env stacks, recorder and seeds.
+
+    :attr:`env` is the stack one game at a time is played in (:meth:`reset`,
+    :meth:`play`). Explorers that step several games at once take
+    :meth:`slots`: ``num_envs`` stacks (slot 0 holds :attr:`env`), each
+    seeded on its own (:meth:`stack_seed`) and recording into the one
+    :attr:`recorder`; :meth:`open_budget` lets them start exactly
+    ``num_games`` more labelled games, numbered in the order they start, so
+    that :meth:`dataset` ``(num_games)`` is still the first ``num_games``
+    games and every expert query is a labelled decision of one of them.
 
     Args:
         problem: The problem.
@@ -214,7 +233,7 @@ class LearnerSession:
         explorer_seed: The explorer's integer seed (e.g. an SB3 model's).
         explorer_rng: The explorer's generator.
         bc_seed: The seed of the player's behaviour cloning.
-        games: Complete games played so far.
+        games: Labelled games started so far (each is played to its end).
         monitor: Where explorers report progress and log
             (:class:`~agents.monitor.RunMonitor`; set by
             :meth:`InteractiveBC.session`, default the no-op monitor).
@@ -272,7 +291,37 @@ class LearnerSession:
             seed=self.env_seed,
             extra={"learner": self.agent, "explorer": self.explorer_agent},
         )
-        base = problem.env_fn()
+        self._opponents: dict[str, OpponentPolicy] = {self.agent: learner_policy}
+        for k, name in enumerate(agents):
+            if name not in (self.agent, self.explorer_agent):
+                self._opponents[name] = (seat_policies or {}).get(
+                    name, problem.experts[k]
+                )
+        sink = _GameIndexSink(self.recorder)
+        self.env = self._stack(sink)
+        self.games = 0
+        self.monitor: RunMonitor = NULL_MONITOR
+        self.stage = f"explore {self.agent}"
+        self._slots: list[GameSlot] = []
+        self._sink = sink
+        self._budget_end = 0
+        self._finished = 0
+        self._padding = False
+        self._vectorized = False
+
+    def _stack(self, sink: _GameIndexSink | None) -> FrozenOpponentWrapper:
+        """A new env stack: env <- query wrapper (into ``sink``) <- frozen opponents.
+
+        Without a sink (a padding stack) there is no query wrapper and the
+        learning seat plays uniformly at random: no label, no expert query.
+        """
+        base = self.problem.env_fn()
+        if sink is None:
+            return FrozenOpponentWrapper(
+                base,
+                self.explorer_agent,
+                opponent={**self._opponents, self.agent: uniform_policy},
+            )
         query = (
             ParallelExpertQueryWrapper
             if isinstance(base, ParallelEnv)
@@ -280,23 +329,106 @@ class LearnerSession:
         )
         queried = query(
             base,
-            problem.experts[self.player],
+            self.problem.experts[self.player],
             agents=[self.agent],
-            recorder=self.recorder,
+            recorder=sink,
         )
-        opponents: dict[str, OpponentPolicy] = {self.agent: learner_policy}
-        for k, name in enumerate(agents):
-            if name not in (self.agent, self.explorer_agent):
-                opponents[name] = (seat_policies or {}).get(name, problem.experts[k])
-        self.env = FrozenOpponentWrapper(
-            queried, self.explorer_agent, opponent=opponents
+        return FrozenOpponentWrapper(
+            queried, self.explorer_agent, opponent=self._opponents
         )
-        self.games = 0
-        self.monitor: RunMonitor = NULL_MONITOR
-        self.stage = f"explore {self.agent}"
+
+    def stack_seed(self, index: int, *, padding: bool = False) -> int:
+        """The first-reset seed of env stack ``index`` (or of its padding stack).
+
+        Stack 0 is :attr:`env`, seeded with :attr:`env_seed` as always; stack
+        ``k >= 1`` gets ``SeedSequence(env_seed, spawn_key=(k,))`` and the
+        padding stack of slot ``k`` ``SeedSequence(env_seed, spawn_key=(k, 1))``,
+        as 31-bit integers (:func:`~agents.common.int_seed`).
+
+        Example:
+            >>> from agents.common import spawn_seeds
+            >>> from mail_envs.tictactoe import env
+            >>> from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
+            >>> expert = TicTacToeMinimaxExpert()
+            >>> problem = ImitationProblem("mail/tictactoe-v0", env, (expert, expert))
+            >>> session = LearnerSession(problem, 0, spawn_seeds(0, 2)[0])
+            >>> session.stack_seed(0) == session.env_seed != session.stack_seed(1)
+            True
+        """
+        index = check_int("index", index, 0)
+        if index == 0 and not padding:
+            return self.env_seed
+        key = (index, 1) if padding else (index,)
+        return int_seed(np.random.SeedSequence(self.env_seed, spawn_key=key))
+
+    def slots(self, num_envs: int) -> list[GameSlot]:
+        """The first ``num_envs`` env stacks of the session, as :class:`GameSlot` s.
+
+        Slot 0 holds :attr:`env`; the others are built on first use, each its
+        own env stack (env, query wrapper, frozen opponents) seeded by
+        :meth:`stack_seed`, all recording into :attr:`recorder`. Games played
+        through slots are numbered by the session in the order they start
+        (see :meth:`open_budget`), whatever slot plays them.
+
+        Raises:
+            ValueError: If ``num_envs`` is not a positive integer.
+        """
+        num_envs = check_positive_int("num_envs", num_envs)
+        while len(self._slots) < num_envs:
+            k = len(self._slots)
+            if k == 0:
+                slot = GameSlot(self, 0, self.env, self._sink, seeded=self.games > 0)
+            else:
+                sink = _GameIndexSink(self.recorder)
+                slot = GameSlot(self, k, self._stack(sink), sink, seeded=False)
+            self._slots.append(slot)
+        return self._slots[:num_envs]
+
+    def open_budget(self, num_games: int, *, padding: bool = False) -> None:
+        """Let the slots start ``num_games`` more labelled games (numbered on).
+
+        The games get the indices ``games, ..., games + num_games - 1`` in the
+        order the slots start them; no slot starts a labelled game past the
+        budget. With ``padding``, a slot reset after the whole budget has
+        started plays a *padding game* instead (what an SB3 ``VecEnv`` needs:
+        it steps every env every step): its own stack without the query
+        wrapper, where the learning seat plays uniformly at random, so it makes
+        no expert query and records no label.
+
+        Raises:
+            ValueError: If ``num_games`` is not a positive integer.
+        """
+        num_games = check_positive_int("num_games", num_games)
+        self._budget_end = self.games + num_games
+        self._finished = 0
+        self._padding = bool(padding)
+        self._vectorized = True
+
+    @property
+    def budget_left(self) -> int:
+        """Labelled games of the open budget not started yet."""
+        return max(self._budget_end - self.games, 0)
+
+    @property
+    def budget_finished(self) -> int:
+        """Labelled games of the open budget that have ended."""
+        return self._finished
+
+    def _claim_game(self) -> int | None:
+        """The index of the next labelled game, or None when the budget is spent."""
+        if self.games >= self._budget_end:
+            return None
+        self.games += 1
+        return self.games - 1
 
     def reset(self) -> tuple[Any, dict[str, Any]]:
-        """Start the next game (the first with :attr:`env_seed`)."""
+        """Start the next game (the first with :attr:`env_seed`).
+
+        Raises:
+            RuntimeError: If games were played through :meth:`slots` already
+                (their numbering is the session's, not :attr:`env`'s own).
+        """
+        self._check_single()
         out = self.env.reset(seed=self.env_seed if self.games == 0 else None)
         self.games += 1
         return out
@@ -323,12 +455,155 @@ class LearnerSession:
                 on_game(k + 1)
         return steps
 
+    def _check_single(self) -> None:
+        """Refuse one-at-a-time play on :attr:`env` after games through slots."""
+        if self._vectorized:
+            raise RuntimeError(
+                "this session played games through slots(); play its next games "
+                "through slots() too (env numbers games on its own)"
+            )
+
     def dataset(self, num_games: int | None = None) -> ExpertLabelDataset:
-        """The learner's labels (of the first ``num_games`` games, if given)."""
+        """The learner's labels (of the first ``num_games`` games, if given).
+
+        Rows are in game order (games played through several slots interleave
+        in the recorder; a stable sort by game restores the order of one
+        stack, and is skipped when the rows are in order already).
+        """
         data = self.recorder.dataset()
+        episodes = data.episodes
+        if episodes.size > 1 and np.any(episodes[1:] < episodes[:-1]):
+            data = data.take(np.argsort(episodes, kind="stable"))
         if num_games is not None:
             data = data.take(data.episodes < num_games)
         return data
+
+
+class _GameIndexSink:
+    """Forwards a query wrapper's labels to the recorder, numbered by the session.
+
+    A stack's query wrapper numbers episodes by its own resets; games played
+    through several slots are numbered by the session instead (``game``, set
+    when a slot starts a labelled game). With ``game`` None the wrapper's own
+    episode id passes through (one stack played one game at a time).
+    """
+
+    def __init__(self, recorder: ExpertLabelRecorder) -> None:
+        self.recorder = recorder
+        self.game: int | None = None
+
+    def add(self, *, episode: int, **row: Any) -> None:
+        """Record one label under the session's game index."""
+        self.recorder.add(episode=episode if self.game is None else self.game, **row)
+
+
+class GameSlot(gymnasium.Env):
+    """One env stack of a :class:`LearnerSession` playing the session's budgeted games.
+
+    A Gymnasium env (the explorer seat's view, as :attr:`LearnerSession.env`)
+    whose games are counted against the budget the session opened
+    (:meth:`LearnerSession.open_budget`): :meth:`start` begins the next
+    labelled game, numbered by the session in the order games start, or
+    returns None once the budget has started in full; :meth:`reset` does the
+    same but, when the budget allows padding, plays a *padding game* instead
+    (the learning seat uniform at random, no query wrapper: no label and no
+    expert query). Every info carries ``"game"``: the labelled game's index,
+    or ``-1`` in a padding game. The stack is seeded by the session
+    (:meth:`LearnerSession.stack_seed`) at its first game; a ``seed`` passed to
+    :meth:`reset` is ignored.
+
+    Attributes:
+        index: The slot's position in the session.
+        game: The index of the game being played (``-1``: padding or none).
+        padding_games: Padding games started.
+        padding_moves: Explorer moves in padding games.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(
+        self,
+        session: LearnerSession,
+        index: int,
+        stack: FrozenOpponentWrapper,
+        sink: _GameIndexSink,
+        *,
+        seeded: bool,
+    ) -> None:
+        self.session = session
+        self.index = index
+        self.stack = stack
+        self.sink = sink
+        self.observation_space = stack.observation_space
+        self.action_space = stack.action_space
+        self.game = -1
+        self.padding_games = 0
+        self.padding_moves = 0
+        self._seeded = seeded
+        self._padding_stack: FrozenOpponentWrapper | None = None
+        self._current: FrozenOpponentWrapper | None = None
+
+    def action_masks(self) -> np.ndarray:
+        """The explorer seat's legal-action mask (for maskable learners)."""
+        if self._current is None:
+            raise RuntimeError("action_masks() before reset()")
+        return self._current.action_masks()
+
+    def start(self) -> tuple[Any, dict[str, Any]] | None:
+        """Start the next labelled game of the budget; None if it has all started."""
+        game = self.session._claim_game()
+        if game is None:
+            return None
+        self.game = self.sink.game = game
+        seed = None
+        if not self._seeded:
+            seed, self._seeded = self.session.stack_seed(self.index), True
+        self._current = self.stack
+        obs, info = self.stack.reset(seed=seed)
+        info["game"] = game
+        return obs, info
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Start a labelled game, or a padding game once the budget has started.
+
+        Raises:
+            RuntimeError: If the budget has started in full and the session's
+                budget does not allow padding games.
+        """
+        out = self.start()
+        if out is not None:
+            return out
+        if not self.session._padding:
+            raise RuntimeError(
+                f"slot {self.index}: the session's budget of labelled games has "
+                "started in full and it allows no padding games"
+            )
+        self.game = -1
+        padding_seed = None
+        if self._padding_stack is None:
+            self._padding_stack = self.session._stack(None)
+            padding_seed = self.session.stack_seed(self.index, padding=True)
+        self._current = self._padding_stack
+        self.padding_games += 1
+        obs, info = self._padding_stack.reset(seed=padding_seed)
+        info["game"] = -1
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the current game; a labelled game that ends is counted as finished."""
+        current = self._current
+        if current is None:
+            raise RuntimeError("step() before reset()")
+        obs, reward, terminated, truncated, info = current.step(action)
+        info["game"] = self.game
+        if self.game < 0:
+            self.padding_moves += 1
+        elif terminated or truncated:
+            self.session._finished += 1
+            self.game = -1
+        return obs, reward, terminated, truncated, info
 
 
 class InteractiveBC(abc.ABC):

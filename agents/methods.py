@@ -76,7 +76,11 @@ def make_algorithm(
         seed: The run's seed.
         bc: BC settings of the env-based methods.
         device: Torch device of the env-based methods.
-        options: Further hyperparameters of the method's constructor.
+        options: Further hyperparameters of the method's constructor, e.g.
+            ``{"num_envs": 8}`` for ``"uniform"``, ``"bc"`` and
+            ``"dqn-explore"``: env stacks their explorer steps at once
+            (one batched policy call, or one SB3 ``DummyVecEnv`` step; the
+            labelled games and expert queries are the same count).
         monitor: Progress reports and logs of the run
             (:class:`~agents.monitor.RunMonitor`; default the no-op monitor).
             The results do not depend on it.

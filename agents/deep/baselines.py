@@ -27,10 +27,17 @@ Example:
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+from agents.common import check_positive_int
 from agents.deep.explorers import PolicyExplorer
-from agents.imitation import Explorer, ImitationResult, InteractiveBC, LearnerSession
+from agents.imitation import (
+    Explorer,
+    ImitationProblem,
+    ImitationResult,
+    InteractiveBC,
+    LearnerSession,
+)
 from agents.linear.baselines import model_bc
 from mail_wrappers.frozen_opponent import uniform_policy
 
@@ -38,10 +45,22 @@ __all__ = ["ExpertBC", "UniformBC"]
 
 
 class _FixedExplorerBC(InteractiveBC):
-    """A fixed-policy explorer, with the model-based fast path for linear problems."""
+    """A fixed-policy explorer, with the model-based fast path for linear problems.
+
+    Args: as :class:`~agents.imitation.InteractiveBC`, and ``num_envs``: env
+    stacks the explorer steps at once (one batched policy call per step,
+    :class:`~agents.deep.explorers.PolicyExplorer`; not used on the model-based
+    fast path).
+    """
 
     #: The explorer of :func:`~agents.linear.baselines.model_bc` on the model.
     model_explorer: ClassVar[Literal["uniform", "expert"]]
+
+    def __init__(
+        self, problem: ImitationProblem, *, num_envs: int = 1, **kwargs: Any
+    ) -> None:
+        super().__init__(problem, **kwargs)
+        self.num_envs = check_positive_int("num_envs", num_envs)
 
     def run(self) -> ImitationResult:
         """Collect and clone (on the model when the problem has a linear setup)."""
@@ -59,7 +78,7 @@ class _FixedExplorerBC(InteractiveBC):
 class ExpertBC(_FixedExplorerBC):
     """Behaviour cloning on expert self-play games (the offline baseline).
 
-    Args: as :class:`~agents.imitation.InteractiveBC`.
+    Args: as :class:`~agents.imitation.InteractiveBC`, and ``num_envs``.
     """
 
     name = "bc"
@@ -69,14 +88,16 @@ class ExpertBC(_FixedExplorerBC):
         """The explorer seat plays its own expert."""
         agents = self.problem.agents
         return PolicyExplorer(
-            self.problem.experts[agents.index(session.explorer_agent)]
+            self.problem.experts[agents.index(session.explorer_agent)],
+            num_envs=self.num_envs,
         )
 
 
 class UniformBC(_FixedExplorerBC):
     """Uniform-exploration BC: the explorer seat plays uniformly among legal actions.
 
-    Args: as :class:`~agents.imitation.InteractiveBC`.
+    Args: as :class:`~agents.imitation.InteractiveBC`, and ``num_envs`` (env
+    stacks stepped at once, one batched policy call per step).
     """
 
     name = "uniform"
@@ -84,4 +105,4 @@ class UniformBC(_FixedExplorerBC):
 
     def explorer(self, session: LearnerSession) -> Explorer:
         """The uniform explorer."""
-        return PolicyExplorer(uniform_policy)
+        return PolicyExplorer(uniform_policy, num_envs=self.num_envs)

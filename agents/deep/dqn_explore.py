@@ -53,6 +53,8 @@ class DQNExploreBC(InteractiveBC):
             each explorer's SB3 logs go to ``"<agent>/dqn"``, BC's to
             ``"<agent>/bc"``.
         log_interval: The explorer dumps its SB3 logs every this many games.
+        num_envs: Env stacks the explorer's DQN steps at once (an SB3
+            ``DummyVecEnv``; see :class:`~agents.deep.explorers.DQNExplorer`).
     """
 
     name = "dqn-explore"
@@ -69,6 +71,7 @@ class DQNExploreBC(InteractiveBC):
         device: str = "auto",
         monitor: RunMonitor | None = None,
         log_interval: int = 10,
+        num_envs: int = 1,
     ) -> None:
         super().__init__(
             problem,
@@ -81,9 +84,14 @@ class DQNExploreBC(InteractiveBC):
         self.bonus = bonus or BonusConfig()
         self.dqn_kwargs = dict(dqn_kwargs or {})
         self.log_interval = check_positive_int("log_interval", log_interval)
+        self.num_envs = check_positive_int("num_envs", num_envs)
 
     def explorer(self, session: LearnerSession) -> Explorer:
         """The bonus-driven masked DQN."""
         return DQNExplorer(
-            self.bonus, self.dqn_kwargs, self.device, log_interval=self.log_interval
+            self.bonus,
+            self.dqn_kwargs,
+            self.device,
+            log_interval=self.log_interval,
+            num_envs=self.num_envs,
         )
