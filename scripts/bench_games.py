@@ -23,7 +23,10 @@ side by side with the reference:
   the learner steps/s of the ``TicTacToe-vs-expert`` VectorEnv (against the
   one-game Gymnasium env) and ``TabularBatch`` on the grid world (against
   ``TabularParallelEnv``).
-  Every number goes to the ``--json`` file.
+  Every number goes to the ``--json`` file (with the machine and the library
+  versions, and what each timed step includes), the batch throughput also to
+  a figure next to it (``.png``: steps/s against the batch size). Every
+  timing is machine-dependent (the committed run: a shared 2-core CPU).
 
 Usage::
 
@@ -31,6 +34,8 @@ Usage::
     python scripts/bench_games.py --steps 2000 --repeats 2 --no-openspiel \
         --seconds 0.05 --rounds 1 --batch-sizes 1,64  # smoke
     python scripts/bench_games.py --no-single-env  # batch engines only
+    python scripts/bench_games.py --json docs/results/bench_games/bench_games.json
+    python scripts/bench_games.py --from-json docs/results/bench_games/bench_games.json
 """
 
 from __future__ import annotations
@@ -58,10 +63,12 @@ from pettingzoo.utils.env_logger import EnvLogger
 
 import mail_envs  # noqa: F401 - registers the mail/ games
 from mail_envs.batch import Connect4Batch, TabularBatch, TicTacToeBatch
+from mail_envs.batch.connect4 import connect4_tables
 from mail_envs.batch.core import BatchGame
 from mail_envs.connect4 import expert as c4_expert
 from mail_envs.connect4.opponents import random_positions
 from mail_envs.core import TabularMarkovGame
+from mail_envs.files import atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
 from mail_envs.solvers import nash_gap
 from mail_envs.tabular_env import TabularParallelEnv
@@ -96,7 +103,9 @@ class Args:
     pgx: bool = True
     """time pgx when it is installed"""
     json: str = "runs/bench_games.json"
-    """where the results go ("" for nowhere)"""
+    """where the results go ("" for nowhere); the figure goes next to it (.png)"""
+    from_json: str = ""
+    """only redraw the figure of this results file (no benchmark is run)"""
 
 
 def parse_args() -> Args:
@@ -150,7 +159,9 @@ def env_steps_per_second(env, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def print_env_steps_per_second(ours_id: str, theirs_id: str, args: Args) -> None:
+def print_env_steps_per_second(
+    ours_id: str, theirs_id: str, args: Args
+) -> dict[str, float]:
     """Time our AEC env and PettingZoo's classic one, print them side by side."""
     ours = pettingzoo.make("aec", ours_id)
     theirs = pettingzoo.make("aec", theirs_id)
@@ -160,12 +171,16 @@ def print_env_steps_per_second(ours_id: str, theirs_id: str, args: Args) -> None
     print(f"  {ours_id:<23}{ours_sps:12,.0f}")
     print(f"  {theirs_id:<23}{theirs_sps:12,.0f}")
     print(f"  speed-up               {ours_sps / theirs_sps:12.2f}x")
+    return {
+        "ours_steps_per_second": ours_sps,
+        "pettingzoo_steps_per_second": theirs_sps,
+        "speedup": ours_sps / theirs_sps,
+    }
 
 
-def mlp_policy(
-    mlp: torch.nn.Module,
-) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Batched policy: masked softmax of the MLP's logits, one forward pass."""
+def mlp_policy(mlp: torch.nn.Module) -> Any:
+    """Batched policy (``(observations, masks) -> probabilities``): masked
+    softmax of the MLP's logits, one forward pass."""
 
     def policy(observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -195,7 +210,7 @@ def openspiel_nash_conv(
 
         def __init__(self, spiel_game, table: np.ndarray) -> None:
             super().__init__(spiel_game, [0, 1])
-            self.index = {label: s for s, label in enumerate(game.state_labels)}
+            self.index = {label: s for s, label in enumerate(game.state_labels or ())}
             self.table = table
 
         def action_probabilities(self, state, player_id=None):
@@ -210,12 +225,16 @@ def openspiel_nash_conv(
     return spiel_nash_conv, time.perf_counter() - start
 
 
-def bench_tictactoe(args: Args) -> None:
+def bench_tictactoe(args: Args) -> dict[str, Any]:
     """Tic-Tac-Toe: env steps/s, model build, exact Nash gap vs OpenSpiel."""
     print("\n== Tic-Tac-Toe ==")
 
     # --- (a) env steps/s: ours vs PettingZoo's classic tictactoe_v3 ----------
-    print_env_steps_per_second("mail/tictactoe-v0", "classic/tictactoe-v3", args)
+    out: dict[str, Any] = {
+        "env": print_env_steps_per_second(
+            "mail/tictactoe-v0", "classic/tictactoe-v3", args
+        )
+    }
 
     # --- model build -----------------------------------------------------------
     start = time.perf_counter()
@@ -259,6 +278,10 @@ def bench_tictactoe(args: Args) -> None:
     print(
         f"  torch MLP policy       {mlp_s * 1e3:10.2f} ms   NashConv {mlp_result.nash_conv:.10f}"
     )
+    out["model_build_ms"] = build_s * 1e3
+    out["nash_gap_table_ms"] = table_s * 1e3
+    out["nash_gap_mlp_ms"] = mlp_s * 1e3
+    out["nash_conv_table"] = float(table_result.nash_conv)
 
     if args.openspiel:
         spiel_nash_conv, spiel_s = openspiel_nash_conv(game, board_table)
@@ -267,6 +290,9 @@ def bench_tictactoe(args: Args) -> None:
             f"   (table policy; |diff| {abs(spiel_nash_conv - table_result.nash_conv):.1e})"
         )
         print(f"  speed-up vs OpenSpiel  {spiel_s / table_s:10.0f}x (table)")
+        out["openspiel_nash_conv_ms"] = spiel_s * 1e3
+        out["openspiel_nash_conv"] = float(spiel_nash_conv)
+    return out
 
 
 def expert_latencies(
@@ -283,7 +309,7 @@ def expert_latencies(
     return np.array(out)
 
 
-def bench_connect4(args: Args) -> None:
+def bench_connect4(args: Args) -> dict[str, Any]:
     """Connect Four: env steps/s vs PettingZoo, expert query latency.
 
     Owned by the Connect4 engineer (``mail/connect4-v0`` vs PettingZoo's classic
@@ -292,7 +318,11 @@ def bench_connect4(args: Args) -> None:
     print("\n== Connect Four ==")
 
     # --- (a) env steps/s: ours vs PettingZoo's classic connect_four_v3 --------
-    print_env_steps_per_second("mail/connect4-v0", "classic/connect_four-v3", args)
+    out: dict[str, Any] = {
+        "env": print_env_steps_per_second(
+            "mail/connect4-v0", "classic/connect_four-v3", args
+        )
+    }
 
     # --- (b) expert query latency: one position per call, LRU cache off / on ---
     # Fresh positions of random play with 0..30 stones (positions 12..16 plies
@@ -312,6 +342,11 @@ def bench_connect4(args: Args) -> None:
             f"  {label:<22} median {np.median(times) * 1e3:9.3f} ms"
             f"   p95 {np.percentile(times, 95) * 1e3:9.3f} ms"
         )
+    out["expert_positions"] = n_positions
+    for key, times in (("solver", cold), ("cache_hit", hot)):
+        out[f"expert_{key}_median_ms"] = float(np.median(times) * 1e3)
+        out[f"expert_{key}_p95_ms"] = float(np.percentile(times, 95) * 1e3)
+    return out
 
 
 # ------------------------------------------------------------ batch engines
@@ -324,6 +359,34 @@ BATCH_GAMES: dict[str, tuple[type[BatchGame], str, str, str]] = {
         "classic/connect_four-v3",
         "connect_four",
     ),
+}
+
+
+#: Steps fused into one jitted call (``jax.lax.scan``) in the "pgx fused" timing.
+PGX_FUSED_STEPS = 32
+#: What one timed step of each implementation includes (also in the JSON).
+#: Like for like: "ours numpy +obs+mask" against "pgx (jax cpu)", whose step
+#: builds the observation and the legal-action mask of the new state.
+INCLUDES = {
+    "ours numpy": "uniform draws, random legal actions, step with auto-reset "
+    "(rewards, flags); no observation",
+    "ours numpy +obs+mask": "as 'ours numpy', plus the mover's (B, *obs) int8 "
+    "observation and (B, A) action mask of the new state",
+    "ours torch-cpu +obs+mask": "as 'ours numpy +obs+mask', on torch CPU tensors",
+    "pgx (jax cpu)": "jit(vmap(auto_reset(step))) with categorical random legal "
+    "actions; the step computes the observation and legal-action mask",
+    f"pgx fused x{PGX_FUSED_STEPS}": f"the same, {PGX_FUSED_STEPS} steps per "
+    "jitted call (lax.scan)",
+    "pettingzoo classic": "one AEC env, env.last() + one random legal step "
+    "(observation dict with mask)",
+    "openspiel": "one game state, legal_actions() + apply_action(); no "
+    "observation tensor",
+    "gymnasium.make (one env)": "one single-agent env: the learner's random "
+    "legal move and the expert's reply",
+    "make_vec (vector entry)": "VectorEnv: the learner's random legal moves and "
+    "the expert's replies, observations and masks",
+    "TabularParallelEnv (one)": "one Parallel env: random legal joint action",
+    "TabularBatch numpy": "random legal joint actions, step with auto-reset",
 }
 
 
@@ -376,10 +439,6 @@ def ours_stepper(
         return out
 
     return step
-
-
-#: Steps fused into one jitted call (``jax.lax.scan``) in the "pgx fused" timing.
-PGX_FUSED_STEPS = 32
 
 
 def pgx_stepper(
@@ -574,23 +633,43 @@ def bench_batch_experts(args: Args) -> dict[str, float]:
 
 
 def bench_batch_memory(args: Args) -> dict[str, float]:
-    """Bytes held by a 65,536-game Connect4 batch, and the peak while stepping."""
+    """Memory of a 65,536-game Connect4 batch (tracemalloc, numpy backend).
+
+    tracemalloc sees numpy's array buffers. Measured: the engine's lookup
+    tables (shared by every batch, built once), the batch's state arrays, the
+    mover's observation planes and action mask of one step (``(B, 6, 7, 2)``
+    int8 and ``(B, 7)`` bool, held as a learner holds them), and the peak
+    over 10 steps that each build them (state, planes, mask, random draws and
+    every temporary of the step and of the observation).
+    """
     n = 65_536
+    connect4_tables.cache_clear()  # count the tables' build as well
     tracemalloc.start()
+    tables = Connect4Batch(1)
+    tables_bytes = tracemalloc.get_traced_memory()[0]
     games = Connect4Batch(n)
-    state = tracemalloc.get_traced_memory()[0]
+    state_bytes = tracemalloc.get_traced_memory()[0] - tables_bytes
+    del tables
     rng = np.random.default_rng(args.seed)
+    held: tuple[Any, ...] = ()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
     for _ in range(10):
+        held = ()  # the previous step's views are let go first
         games.step(games.random_actions(rng.random(n)))
-        games.observation()
-        games.action_mask()
-    peak = tracemalloc.get_traced_memory()[1]
+        held = (games.observation(), games.action_mask())
+    peak = tracemalloc.get_traced_memory()[1] - base + state_bytes
+    view_bytes = sum(a.nbytes for a in held)
     tracemalloc.stop()
-    print(f"\nConnect4Batch({n:,}) memory (tracemalloc)")
-    print(f"  state                  {state / 1e6:10.2f} MB")
-    print(f"  peak (step+obs+mask)   {peak / 1e6:10.2f} MB")
+    print(f"\nConnect4Batch({n:,}) memory (tracemalloc, numpy)")
+    print(f"  lookup tables (shared) {tables_bytes / 1e6:10.2f} MB")
+    print(f"  state                  {state_bytes / 1e6:10.2f} MB")
+    print(f"  observation + mask     {view_bytes / 1e6:10.2f} MB")
+    print(f"  peak (step+obs+mask)   {peak / 1e6:10.2f} MB  (state included)")
     return {
-        "connect4_65536_state_mb": state / 1e6,
+        "connect4_tables_mb": tables_bytes / 1e6,
+        "connect4_65536_state_mb": state_bytes / 1e6,
+        "connect4_65536_observation_and_mask_mb": view_bytes / 1e6,
         "connect4_65536_peak_mb": peak / 1e6,
     }
 
@@ -682,7 +761,7 @@ def tabular_env_stepper(seed: int) -> Callable[[], object]:
     """One call: a random legal joint action in one grid-world Parallel env."""
     env = TabularParallelEnv(make_gridworld_game())
     rng = np.random.default_rng(seed)
-    holder = {"obs": env.reset(seed=seed)[0]}
+    holder: dict[str, Any] = {"obs": env.reset(seed=seed)[0]}
 
     def step() -> object:
         joint = {}
@@ -726,27 +805,105 @@ def bench_batch(args: Args) -> dict[str, Any]:
     )
     return {
         "throughput": [dataclasses.asdict(r) for r in throughput],
+        "includes": {
+            impl: INCLUDES[impl] for impl in dict.fromkeys(r.impl for r in throughput)
+        },
         "experts": bench_batch_experts(args),
         "memory": bench_batch_memory(args),
     }
 
 
+def machine() -> dict[str, Any]:
+    """Where the numbers come from (every timing is machine-dependent)."""
+    import platform
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    versions["torch"] = torch.__version__
+    for name in ("pettingzoo", "pgx", "jax", "pyspiel"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        versions[name] = getattr(module, "__version__", "installed")
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": versions,
+    }
+
+
+def plot(record: dict[str, Any], path: Path) -> Path:
+    """Steps/s against the batch size, one panel per game, one line per implementation.
+
+    Returns:
+        The PNG's path.
+    """
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib.pyplot as plt
+
+    from mail_envs.files import atomic_savefig
+
+    rows = record["throughput"]
+    games = [g for g in BATCH_GAMES if any(r["game"] == g for r in rows)]
+    fig, axes = plt.subplots(1, len(games), figsize=(6.0 * len(games), 4.2))
+    for ax, game in zip(np.atleast_1d(axes), games, strict=True):
+        impls = dict.fromkeys(r["impl"] for r in rows if r["game"] == game)
+        for impl in impls:
+            points = sorted(
+                (r["batch_size"], r["steps_per_second"])
+                for r in rows
+                if r["game"] == game and r["impl"] == impl
+            )
+            sizes, rates = zip(*points, strict=True)
+            style = "o-" if len(points) > 1 else "s"
+            ax.plot(sizes, rates, style, label=impl, markersize=4)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("games per batch")
+        ax.set_ylabel("steps/s (best round)")
+        ax.set_title(f"{game}: random legal moves, auto-reset")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    machine = record.get("machine", {})
+    fig.suptitle(
+        f"scripts/bench_games.py on {machine.get('cpus', '?')} CPUs "
+        "(machine-dependent)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    try:
+        return atomic_savefig(fig, path.with_suffix(".png"), dpi=120)
+    finally:
+        plt.close(fig)
+
+
 def main() -> None:
     """Run every game's benchmark with the command-line configuration."""
     args = parse_args()
+    if args.from_json:
+        path = Path(args.from_json)
+        print(f"wrote {plot(json.loads(path.read_text()), path)}")
+        return
     torch.set_num_threads(1)
     EnvLogger.suppress_output()
     print(f"bench_games: {args}")
+    start = time.perf_counter()
+    record: dict[str, Any] = {"args": dataclasses.asdict(args), "machine": machine()}
     if args.single_env:
-        bench_tictactoe(args)
-        bench_connect4(args)
+        record["tictactoe"] = bench_tictactoe(args)
+        record["connect4"] = bench_connect4(args)
     if args.batch:
-        record = {"args": dataclasses.asdict(args), **bench_batch(args)}
-        if args.json:
-            path = Path(args.json)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record, indent=2))
-            print(f"\nwrote {path}")
+        record.update(bench_batch(args))
+    record["wall_seconds"] = time.perf_counter() - start
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+        print(f"\nwrote {path}")
+        if "throughput" in record:
+            print(f"wrote {plot(record, path)}")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ over the opponent's own decisions in ``N`` games per seat against the expert
 
 Run (from the repository root):
 
-    python scripts/connect4_table1.py --quick      # CPU smoke run: 2 seeds, ~2 min
+    python scripts/connect4_table1.py --quick      # CPU smoke run: 1 seed, < 1 min
     python scripts/connect4_table1.py              # full run (3 seeds), meant for CUDA
     python scripts/connect4_table1.py --device cuda  # the same; fails at once without CUDA
 
@@ -66,6 +66,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,6 +96,25 @@ METHODS = {
     "expert": "expert (solver)",  # the reference row of --with-expert
 }
 SEATS = ("first", "second")
+
+
+#: What ``--quick`` changes (each still overridable by its own flag): a smoke
+#: run of the whole harness on one CPU thread in under a minute, every code
+#: path of the full run (both methods and seats, the whole opponent ladder,
+#: table 2, JSON and figure), with budgets far too small to reproduce table 1.
+#: The solver dominates (about 60 ms a position 12 to 16 plies deep, where the
+#: 12-ply opening book ends), so the games are few; the BC head is the full
+#: run's architecture at a quarter of its width and half its depth.
+QUICK = {
+    "num_games": 10,
+    "eval_games": 10,
+    "seeds": (0,),
+    "channels": 32,
+    "blocks": 2,
+    "bc_epochs": 20,
+    "entropy_positions": 50,
+    "threads": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -161,14 +181,18 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--num-games", type=int, default=None)
     parser.add_argument("--eval-games", type=int, default=None)
     parser.add_argument(
-        "--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0 1)"
+        "--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0)"
     )
     parser.add_argument(
         "--head", choices=("residual_se", "small_cnn"), default=Args.head
     )
-    parser.add_argument("--channels", type=int, default=Args.channels)
-    parser.add_argument("--blocks", type=int, default=Args.blocks)
-    parser.add_argument("--bc-epochs", type=int, default=Args.bc_epochs)
+    parser.add_argument(
+        "--channels", type=int, default=None, help="default 64 (quick: 32)"
+    )
+    parser.add_argument("--blocks", type=int, default=None, help="default 4 (quick: 2)")
+    parser.add_argument(
+        "--bc-epochs", type=int, default=None, help="default 60 (quick: 20)"
+    )
     parser.add_argument("--bc-batch-size", type=int, default=Args.bc_batch_size)
     parser.add_argument("--bc-lr", type=float, default=Args.bc_lr)
     parser.add_argument(
@@ -184,7 +208,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
         "--entropy-positions",
         type=int,
         default=None,
-        help="table 2: positions of random play (default 1000, quick: 100)",
+        help="table 2: positions of random play (default 1000, quick: 50)",
     )
     parser.add_argument(
         "--entropy-games",
@@ -205,21 +229,31 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="30 labelled games, 20 games/opponent, seeds 0 1",
+        help="CPU smoke run in under a minute: 10 labelled games, 10 games per "
+        "opponent and seat, seed 0, a 32-channel 2-block head, 20 BC epochs, "
+        "50 entropy positions, 1 thread",
     )
     ns = parser.parse_args(argv)
-    num_games = ns.num_games or (30 if ns.quick else Args.num_games)
-    entropy_positions = ns.entropy_positions or (
-        100 if ns.quick else Args.entropy_positions
-    )
+
+    def setting(name: str) -> Any:
+        """The flag's value, else the quick or the full run's default."""
+        value = getattr(ns, name)
+        if value is not None:
+            return value
+        return QUICK[name] if ns.quick else getattr(Args, name)
+
+    num_games, eval_games = setting("num_games"), setting("eval_games")
+    entropy_positions, bc_epochs = setting("entropy_positions"), setting("bc_epochs")
+    channels, blocks = setting("channels"), setting("blocks")
     if ns.entropy_games < 0:
         parser.error(f"--entropy-games must be >= 0, got {ns.entropy_games}")
-    eval_games = ns.eval_games or (20 if ns.quick else Args.eval_games)
     for name, value in (
         ("--num-games", num_games),
         ("--eval-games", eval_games),
-        ("--bc-epochs", ns.bc_epochs),
+        ("--bc-epochs", bc_epochs),
         ("--entropy-positions", entropy_positions),
+        ("--channels", channels),
+        ("--blocks", blocks),
     ):
         if value < 1:
             parser.error(f"{name} must be positive, got {value}")
@@ -234,11 +268,11 @@ def parse_args(argv: list[str] | None = None) -> Args:
     return Args(
         num_games=num_games,
         eval_games=eval_games,
-        seeds=tuple(ns.seeds or ((0, 1) if ns.quick else Args.seeds)),
+        seeds=tuple(setting("seeds")),
         head=ns.head,
-        channels=ns.channels,
-        blocks=ns.blocks,
-        bc_epochs=ns.bc_epochs,
+        channels=channels,
+        blocks=blocks,
+        bc_epochs=bc_epochs,
         bc_batch_size=ns.bc_batch_size,
         bc_lr=ns.bc_lr,
         bc_targets=ns.bc_targets,
@@ -249,7 +283,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
         entropy_positions=entropy_positions,
         entropy_games=ns.entropy_games,
         device=ns.device,
-        threads=ns.threads if ns.threads is not None else (1 if ns.quick else 0),
+        threads=setting("threads"),
         out_dir=ns.out_dir,
         progress=not ns.no_progress,
         quick=ns.quick,

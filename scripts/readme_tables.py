@@ -313,6 +313,122 @@ def render_bench_pipeline(paths: list[Path], results: Path) -> str:
     return "\n".join(parts)
 
 
+def _rate(steps_per_second: float) -> str:
+    """Steps/s, short: ``12.3M``, ``456k``, ``789``."""
+    if steps_per_second >= 1e6:
+        return f"{steps_per_second / 1e6:.1f}M"
+    if steps_per_second >= 1e4:
+        return f"{steps_per_second / 1e3:.0f}k"
+    return f"{steps_per_second:,.0f}"
+
+
+def render_bench_games(paths: list[Path], results: Path) -> str:
+    """Batch engines vs pgx, PettingZoo and OpenSpiel (``scripts/bench_games.py``)."""
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, machine = data["args"], data["machine"]
+        rates = {
+            (r["game"], r["impl"], r["batch_size"]): r["steps_per_second"]
+            for r in data["throughput"]
+        }
+        fused = next(
+            (i for i in data["includes"] if i.startswith("pgx fused")), "pgx fused"
+        )
+        impls = [
+            ("ours", "ours numpy"),
+            ("ours +obs+mask", "ours numpy +obs+mask"),
+            ("ours torch-cpu +obs+mask", "ours torch-cpu +obs+mask"),
+            ("pgx step", "pgx (jax cpu)"),
+            (fused.replace("pgx ", "pgx "), fused),
+        ]
+        rows = []
+        for game in ("tictactoe", "connect4"):
+            for batch in sorted({b for g, _, b in rates if g == game}):
+                cells = [rates.get((game, impl, batch)) for _, impl in impls]
+                ours, pgx = cells[1], cells[3]
+                rows.append(
+                    [
+                        game,
+                        f"{batch:,}",
+                        *("-" if c is None else _rate(c) for c in cells),
+                        f"{ours / pgx:.1f}x" if ours and pgx else "-",
+                    ]
+                )
+        one = []
+        for game in ("tictactoe", "connect4"):
+            refs = ", ".join(
+                f"{label} {_rate(rates[game, name, 1])}"
+                for name, label in (
+                    ("pettingzoo classic", "PettingZoo classic"),
+                    ("openspiel", "OpenSpiel (C++)"),
+                )
+                if (game, name, 1) in rates
+            )
+            if refs:
+                one.append(f"{game} {refs}")
+        views = []
+        for game, ref, impl, label in (
+            (
+                "tictactoe-vs-expert",
+                "gymnasium.make (one env)",
+                "make_vec (vector entry)",
+                "TicTacToe-vs-expert VectorEnv",
+            ),
+            (
+                "gridworld",
+                "TabularParallelEnv (one)",
+                "TabularBatch numpy",
+                "grid-world TabularBatch",
+            ),
+        ):
+            batch = max(b for g, i, b in rates if g == game and i == impl)
+            base = rates[game, ref, 1]
+            views.append(
+                f"{label} {_rate(rates[game, impl, batch])} steps/s at {batch:,} "
+                f"games ({rates[game, impl, batch] / base:.0f}x `{ref}`)"
+            )
+        experts, memory = data["experts"], data["memory"]
+        parts.append(
+            f"From `{_source(path, results)}` (`python scripts/bench_games.py "
+            f"--json {_source(path, results)}`; {machine['cpus']} CPUs, torch "
+            f"{machine['torch_threads']} thread, numpy "
+            f"{machine['versions']['numpy']}, pgx "
+            f"{machine['versions'].get('pgx', '-')} / jax "
+            f"{machine['versions'].get('jax', '-')}; best of {args['rounds']} "
+            f"interleaved rounds of {args['seconds']:g} s; every number is "
+            "machine-dependent, the ratios too: jax may use every core, numpy "
+            "and torch here one). Random legal moves with "
+            "auto-reset; *ours* is the step alone, *+obs+mask* adds the mover's "
+            "observation planes and action mask, which pgx's step also computes "
+            "(the last column compares those two).\n\n"
+            + _table(
+                [
+                    "game",
+                    "batch",
+                    *(name for name, _ in impls),
+                    "+obs+mask / pgx step",
+                ],
+                rows,
+            )
+            + f"\nOne game at a time: {'; '.join(one)} steps/s. "
+            + ". ".join(views)
+            + ". Batched experts: Tic-Tac-Toe minimax "
+            f"{experts['tictactoe_expert_state_lookup_us_per_position'] * 1e3:.0f} "
+            "ns/position by engine state "
+            f"({experts['tictactoe_expert_from_observations_us_per_position'] * 1e3:.0f}"
+            " ns from observations); Connect4 solver "
+            f"{experts['connect4_expert_cold_ms_per_position']:.1f} ms/position "
+            f"first query, {experts['connect4_expert_cached_ms_per_position'] * 1e3:.0f}"
+            " us cached. Memory of `Connect4Batch(65536)` (tracemalloc): state "
+            f"{memory['connect4_65536_state_mb']:.1f} MB, one step's observation "
+            f"and mask {memory['connect4_65536_observation_and_mask_mb']:.1f} MB, "
+            f"peak while stepping {memory['connect4_65536_peak_mb']:.1f} MB "
+            f"(lookup tables {memory['connect4_tables_mb']:.1f} MB, shared).\n"
+        )
+    return "\n".join(parts)
+
+
 def _nash_by_budget(runs: list[dict[str, Any]], method: str) -> str:
     """``a/b/c``: the method's NashConv at each budget (mean over seeds)."""
     budgets = sorted({r["budget"] for r in runs if r["method"] == method})
@@ -450,6 +566,7 @@ SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
     "chain-lengths": ("chain_lengths/*.json", render_chain_lengths),
     "lsvi-optimism": ("lsvi_optimism/*.json", render_lsvi_optimism),
     "bench-pipeline": ("bench_pipeline/*.json", render_bench_pipeline),
+    "bench-games": ("bench_games/*.json", render_bench_games),
     "fig1c": ("fig1c/results.json", render_fig1c),
     "gridworld-5x5": ("gridworld_5x5/results.json", render_gridworld_image),
     "dqn-variants": ("dqn_variants/*.json", render_dqn_variants),

@@ -140,6 +140,13 @@ class Backend:
             return np.where(cond, a, b)
         return self.torch.where(cond, a, b)
 
+    def fill_where(self, x: Any, cond: Any, value: int) -> None:
+        """Set ``x[cond] = value`` in place (``x`` must own its memory)."""
+        if self.torch is None:
+            np.copyto(x, value, where=cond)
+        else:
+            x.masked_fill_(cond, value)
+
     def any(self, x: Any) -> bool:
         """Whether any entry is true (a Python bool)."""
         return bool(x.any())

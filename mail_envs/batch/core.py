@@ -84,16 +84,26 @@ class BatchStep:
         terminated: ``(B,)`` bool, the game ended with this move.
         truncated: ``(B,)`` bool, the game ended by an illegal move (then
             ``terminated`` is true as well, as in PettingZoo).
-        mover: ``(B,)`` ``int64`` seat that moved (0 in games that did not).
-        outcome: ``(B,)`` ``int64`` ``CONTINUE``/``WIN``/``DRAW``/``ILLEGAL``
-            (``CONTINUE`` for games that did not move).
+        code: ``(B,)`` ``int64`` ``2 * outcome + mover`` (``0`` in games that
+            did not move); :attr:`mover` and :attr:`outcome` decode it on
+            demand, so a step that does not read them does not pay for them.
     """
 
     rewards: Any
     terminated: Any
     truncated: Any
-    mover: Any
-    outcome: Any
+    code: Any
+
+    @property
+    def mover(self) -> Any:
+        """``(B,)`` ``int64`` seat that moved (0 in games that did not)."""
+        return self.code & 1
+
+    @property
+    def outcome(self) -> Any:
+        """``(B,)`` ``int64`` ``CONTINUE``/``WIN``/``DRAW``/``ILLEGAL``
+        (``CONTINUE`` for games that did not move)."""
+        return self.code >> 1
 
 
 class BatchGame(ABC):
@@ -241,11 +251,9 @@ class BatchGame(ABC):
         done = code >= 2 * WIN
         truncated = code >= 2 * ILLEGAL
         rewards = self.backend.take(self._reward_table, code)
-        if self.autoreset:
-            nxt = tuple(
-                where(done, value, new)
-                for value, new in zip(self._initial(), nxt, strict=True)
-            )
+        if self.autoreset:  # the new arrays are this step's own: reset in place
+            for value, new in zip(self._initial(), nxt, strict=True):
+                self.backend.fill_where(new, done, value)
         else:
             state = self._state()
             nxt = tuple(  # an illegal move leaves the board as it was
@@ -255,11 +263,7 @@ class BatchGame(ABC):
             self._any_finished = self.backend.any(self._finished)
         self._set_state(nxt)
         return BatchStep(
-            rewards=rewards,
-            terminated=done,
-            truncated=truncated,
-            mover=code & 1,
-            outcome=code >> 1,
+            rewards=rewards, terminated=done, truncated=truncated, code=code
         )
 
     # ---------------------------------------------------------------- checks

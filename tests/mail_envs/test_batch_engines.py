@@ -211,3 +211,37 @@ def test_connect4_batch_memory_is_small():
     nbytes = sum(a.nbytes for a in (batch.current, batch.mask, batch.player))
     nbytes += batch.finished.nbytes
     assert nbytes < 2_000_000
+
+
+def test_connect4_random_column_table_is_floor_u_times_n():
+    # One lookup at (code, floor(420 u)) is the k = floor(u n)-th legal column,
+    # for every legal code, on a grid finer than the slots and random uniforms
+    # (exactly on a slot edge k / 420 the two roundings may differ).
+    games = Connect4Batch(1)
+    u = (np.arange(4200) + 0.5) / 4200
+    u = np.concatenate([u, np.random.default_rng(0).random(2000), [0.0]])
+    for code in range(128):
+        legal = [c for c in range(7) if code >> c & 1]
+        games.mask = sum(
+            (rules.column_mask(c) for c in range(7) if not code >> c & 1),
+            np.zeros(len(u), dtype=np.int64),
+        )
+        games._code_of = None
+        got = games.random_actions(u)
+        want = np.array([legal[int(x * len(legal))] for x in u]) if legal else 0
+        np.testing.assert_array_equal(got, want)
+
+
+def test_connect4_numpy_row_keys_match_the_generic_ones():
+    from mail_envs.batch.connect4 import _row_keys, _row_keys_numpy, connect4_tables
+
+    t = connect4_tables()
+    batch = Connect4Batch(256)
+    rng = CounterRandom(batch.backend, 256, 5)
+    for _ in range(30):
+        batch.step(batch.random_actions(rng.uniform()))
+        own, opp = batch.current, batch.current ^ batch.mask
+        np.testing.assert_array_equal(
+            _row_keys_numpy(own, opp, t["row_masks"], t["row_gathers_top"]),
+            _row_keys(own, opp, t["row_masks"], t["row_gathers"]).T,
+        )

@@ -163,3 +163,25 @@ def test_same_seed_same_results_and_expert_reference(tmp_path: Path) -> None:
     assert len(first_seat) == len(OPPONENTS)
     for key in first_seat:
         assert expert[key] == 1.0, key
+
+
+def test_quick_settings_and_their_overrides() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    import connect4_table1
+
+    quick = connect4_table1.parse_args(["--quick"])
+    for name, value in connect4_table1.QUICK.items():
+        assert getattr(quick, name) == value, name
+    assert quick.run_name.endswith("_seeds0_quick")
+    full = connect4_table1.parse_args([])
+    assert (full.num_games, full.seeds, full.channels, full.blocks) == (
+        1000,
+        (0, 1, 2),
+        64,
+        4,
+    )
+    assert full.threads == 0 and full.bc_epochs == 60
+    mixed = connect4_table1.parse_args(["--quick", "--channels", "64", "--seeds", "3"])
+    assert (mixed.channels, mixed.seeds, mixed.blocks) == (64, (3,), 2)
+    with pytest.raises(SystemExit):
+        connect4_table1.parse_args(["--quick", "--blocks", "0"])
