@@ -29,18 +29,35 @@ each round (median) and of the best runs (best). Target: the full stack with
 the constant expert costs at most 3x the raw env.
 
 Run: ``python scripts/bench_wrappers.py`` (add ``--moves 50000`` for longer).
+With ``--json PATH`` it also writes every round's numbers, the configuration
+and the machine (CPUs, library versions: the moves/s are machine-dependent,
+the ratios less so) there; the README's Benchmarks block is rendered from that
+file by ``scripts/readme_tables.py``.
 """
 
 from __future__ import annotations
 
+import os
+
+# One BLAS/OpenMP thread: set before numpy (and torch) are imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 import argparse
+import dataclasses
+import json
+import platform
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from mail_envs.files import atomic_write_text
 from mail_envs.tictactoe import env as tictactoe_env
 from mail_wrappers import (
     EllipticalBonusReward,
@@ -56,6 +73,8 @@ class Args:
     seed: int = 0
     repeats: int = 3
     """Interleaved measurements; best and median are reported."""
+    json: str | None = None
+    """Write the numbers here as JSON (no file when ``None``)."""
 
 
 def uniform_expert(observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
@@ -114,13 +133,51 @@ def stack_moves_per_second(args: Args, env) -> tuple[float, float]:
     return moves / elapsed, steps / elapsed
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> Args:
+    """Command line -> :class:`Args`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=Args.moves)
     parser.add_argument("--seed", type=int, default=Args.seed)
     parser.add_argument("--repeats", type=int, default=Args.repeats)
-    args = Args(**vars(parser.parse_args()))
+    parser.add_argument("--json", default=None, help="write the numbers here")
+    ns = parser.parse_args(argv)
+    for name in ("moves", "repeats"):
+        if getattr(ns, name) < 1:
+            parser.error(f"--{name} must be >= 1")
+    return Args(**vars(ns))
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers come from (every moves/s is machine-dependent)."""
+    import gymnasium
+    import pettingzoo
+
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "gymnasium": gymnasium.__version__,
+            "pettingzoo": pettingzoo.__version__,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark; print it and write ``--json`` if asked.
+
+    Returns:
+        The numbers as written to ``--json``: per configuration, every round's
+        moves/s (and Gymnasium steps/s), the best, the median and the cost
+        ratios to the raw env.
+    """
+    args = parse_args(argv)
     torch.set_num_threads(1)
+    start = time.perf_counter()
     from mail_envs.tictactoe.expert import TicTacToeMinimaxExpert
 
     minimax = TicTacToeMinimaxExpert()
@@ -145,16 +202,42 @@ def main() -> None:
         f"{'raw env':40s}: {max(raw):9,.0f} moves/s best, "
         f"{statistics.median(raw):9,.0f} median"
     )
+    record: dict[str, Any] = {
+        "args": dataclasses.asdict(args),
+        "machine": machine(),
+        "raw": {
+            "moves_per_second": raw,
+            "best": max(raw),
+            "median": statistics.median(raw),
+        },
+        "stacks": {},
+        "target_cost": 3.0,
+    }
     for name in configs:
         moves = [r[0] for r in runs[name]]
         steps = [r[1] for r in runs[name]]
         ratios = [r / m for r, m in zip(raw, moves, strict=True)]
+        record["stacks"][name] = {
+            "moves_per_second": moves,
+            "gym_steps_per_second": steps,
+            "best": max(moves),
+            "median": statistics.median(moves),
+            "cost_best": max(raw) / max(moves),
+            "cost_median": statistics.median(ratios),
+        }
         print(
             f"{name:40s}: {max(moves):9,.0f} moves/s best "
             f"({max(steps):7,.0f} gym steps/s), cost {max(raw) / max(moves):5.2f}x "
             f"raw best, {statistics.median(ratios):5.2f}x median"
         )
     print("target: the full stack with the constant expert costs <= 3x the raw env")
+    record["wall_seconds"] = time.perf_counter() - start
+    if args.json is not None:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+        print(f"wrote {path}")
+    return record
 
 
 if __name__ == "__main__":

@@ -14,7 +14,16 @@ Every number in a generated block comes from a JSON file under
   ``docs/results/chain_lengths/*.json``), ``lsvi-optimism``
   (``scripts/lsvi_optimism.py``, ``docs/results/lsvi_optimism/*.json``) and
   ``bench-pipeline`` (``scripts/bench_pipeline.py``,
-  ``docs/results/bench_pipeline/*.json``), ``fig1c`` (``scripts/fig1c.py``,
+  ``docs/results/bench_pipeline/*.json``), ``bench-games``
+  (``scripts/bench_games.py``, ``docs/results/bench_games/*.json``: one env
+  vs PettingZoo, the exact Nash gap vs OpenSpiel, expert latency, the batch
+  engines), ``bench-solvers`` (``scripts/bench_solvers.py``,
+  ``docs/results/bench_solvers/*.json``), ``bench-wrappers``
+  (``scripts/bench_wrappers.py``, ``docs/results/bench_wrappers/*.json``),
+  ``bench-lsvi`` (``scripts/bench_lsvi.py``,
+  ``docs/results/bench_lsvi/*.json``), ``theory``
+  (``scripts/exploitability_theory.py``, ``docs/theory/theory.json``: one
+  row per claim and game), ``fig1c`` (``scripts/fig1c.py``,
   ``docs/results/fig1c/results.json``: loss rate and NashConv),
   ``gridworld-5x5`` (``scripts/gridworld_image.py``,
   ``docs/results/gridworld_5x5/results.json``) and ``dqn-variants``
@@ -40,7 +49,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,9 +124,9 @@ def _seeds(seeds: list[int]) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """A markdown table, first two columns left-aligned, the rest right."""
-    align = ["---" if i < 2 else "---:" for i in range(len(header))]
+def _table(header: list[str], rows: list[list[str]], left: int = 2) -> str:
+    """A markdown table, the first ``left`` columns left-aligned, the rest right."""
+    align = ["---" if i < left else "---:" for i in range(len(header))]
     lines = [header, align, *rows]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
 
@@ -328,6 +337,7 @@ def render_bench_games(paths: list[Path], results: Path) -> str:
     for path in paths:
         data = json.loads(path.read_text())
         args, machine = data["args"], data["machine"]
+        single = _bench_games_single(data)
         rates = {
             (r["game"], r["impl"], r["batch_size"]): r["steps_per_second"]
             for r in data["throughput"]
@@ -424,7 +434,303 @@ def render_bench_games(paths: list[Path], results: Path) -> str:
             f"{memory['connect4_65536_state_mb']:.1f} MB, one step's observation "
             f"and mask {memory['connect4_65536_observation_and_mask_mb']:.1f} MB, "
             f"peak while stepping {memory['connect4_65536_peak_mb']:.1f} MB "
-            f"(lookup tables {memory['connect4_tables_mb']:.1f} MB, shared).\n"
+            f"(lookup tables {memory['connect4_tables_mb']:.1f} MB, shared).\n" + single
+        )
+    return "\n".join(parts)
+
+
+def _bench_games_single(data: dict[str, Any]) -> str:
+    """The one-env part of ``bench_games.json``: a paragraph, or ``""`` if not run.
+
+    Env steps/s vs PettingZoo classic, the exact Tic-Tac-Toe Nash gap vs
+    OpenSpiel's ``nash_conv`` on the same table policy, and the latency of one
+    Connect4 expert query (solver, LRU cache hit).
+    """
+    if not data["args"].get("single_env", True) or "tictactoe" not in data:
+        return ""
+    ttt, c4 = data["tictactoe"], data["connect4"]
+    steps = data["args"]["steps"]
+    envs = ", ".join(
+        f"{label} {_rate(game['env']['ours_steps_per_second'])} vs "
+        f"{_rate(game['env']['pettingzoo_steps_per_second'])} steps/s "
+        f"({game['env']['speedup']:.1f}x)"
+        for label, game in (("Tic-Tac-Toe", ttt), ("Connect4", c4))
+    )
+    spiel = (
+        f"; OpenSpiel's `nash_conv` on the same table policy "
+        f"{ttt['openspiel_nash_conv_ms'] / 1e3:.1f} s, same value to "
+        f"{abs(ttt['openspiel_nash_conv'] - ttt['nash_conv_table']):.0e}"
+        if "openspiel_nash_conv_ms" in ttt
+        else ""
+    )
+    return (
+        f"\nSingle AEC env (`mail/tictactoe-v0`, `mail/connect4-v0` vs "
+        f"PettingZoo classic, {steps:,} random legal steps each): {envs}. Exact "
+        "Tic-Tac-Toe Nash gap (median of "
+        f"{data['args']['repeats']}): table policy "
+        f"{ttt['nash_gap_table_ms']:.1f} ms, torch MLP "
+        f"{ttt['nash_gap_mlp_ms']:.1f} ms{spiel}. Connect4 expert query "
+        f"({c4['expert_positions']} positions): solver median "
+        f"{c4['expert_solver_median_ms']:.2f} ms (p95 "
+        f"{c4['expert_solver_p95_ms']:.0f} ms), cache hit median "
+        f"{c4['expert_cache_hit_median_ms']:.2f} ms.\n"
+    )
+
+
+def _ms(milliseconds: float) -> str:
+    """Milliseconds, short: ``6.31 ms``, ``26,254 ms``."""
+    return (
+        f"{milliseconds:,.0f} ms" if milliseconds >= 100 else f"{milliseconds:.2f} ms"
+    )
+
+
+def _versions(machine: dict[str, Any], names: tuple[str, ...]) -> str:
+    """``numpy 2.4.6, scipy 1.16.0`` for the names the machine record holds."""
+    versions = machine.get("versions", {})
+    return ", ".join(f"{n} {versions[n]}" for n in names if n in versions)
+
+
+def render_bench_solvers(paths: list[Path], results: Path) -> str:
+    """Exact solvers on the Gridworld vs a per-state-LP Shapley loop (``scripts/bench_solvers.py``).
+
+    Rows: ``solve_zero_sum`` per size, ``nash_gap`` on the 5x5 Gridworld per
+    profile and the reference, with median wall and CPU times.
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, machine, ref = data["args"], data["machine"], data["reference"]
+        rows = [
+            [
+                f"`solve_zero_sum`, {size} Gridworld ({r['states']} states)",
+                _ms(r["wall_ms"]),
+                _ms(r["cpu_ms"]),
+                f"{r['iterations']} outer iterations, NashConv {r['nash_conv']:.1e}",
+            ]
+            for size, r in data["solve_zero_sum"].items()
+        ]
+        rows += [
+            [
+                f"`nash_gap`, 5x5 Gridworld, {label} profile",
+                _ms(r["wall_ms"]),
+                _ms(r["cpu_ms"]),
+                f"NashConv {r['nash_conv']:.4f}",
+            ]
+            for label, r in data["nash_gap_5x5"].items()
+        ]
+        rows.append(
+            [
+                f"reference: per-state `linprog` Shapley, {ref['game']}",
+                _ms(ref["wall_ms"]),
+                _ms(ref["cpu_ms"]),
+                f"{ref['iterations']} iterations, max value difference "
+                f"{ref['max_value_difference']:.0e}; **{ref['cpu_ratio']:,.0f}x** the "
+                f"CPU time of `solve_zero_sum` ({ref['game']})",
+            ]
+        )
+        parts.append(
+            f"From `{_source(path, results)}` (`python scripts/bench_solvers.py "
+            f"--reference-runs {args['reference_runs']} --gap-runs {args['gap_runs']} "
+            f"--json {_source(path, results)}`; Gridworld without stay, gamma "
+            f"{args['gamma']:g}, tolerance {args['tol']:g}; medians of "
+            f"{args['solve_runs']} solves, {args['gap_runs']} `nash_gap` calls, "
+            f"{args['reference_runs']} reference run(s); {machine['cpus']} CPUs, one "
+            f"thread, {_versions(machine, ('numpy', 'scipy'))}; every time is "
+            "machine-dependent, and so is the ratio, which also varies from run "
+            "to run):\n\n"
+            + _table(["what", "median wall", "median CPU", "notes"], rows, left=1)
+        )
+    return "\n".join(parts)
+
+
+def render_bench_wrappers(paths: list[Path], results: Path) -> str:
+    """Raw Tic-Tac-Toe env vs the wrapper stacks (``scripts/bench_wrappers.py``).
+
+    Rows: moves/s (best and median round) and the cost relative to the raw env
+    (best over best, median of the per-round ratios).
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, machine, raw = data["args"], data["machine"], data["raw"]
+        rows = [["raw env", f"{raw['best']:,.0f}", f"{raw['median']:,.0f}", "-", "1x"]]
+        rows += [
+            [
+                name,
+                f"{r['best']:,.0f}",
+                f"{r['median']:,.0f}",
+                f"{max(r['gym_steps_per_second']):,.0f}",
+                f"{r['cost_best']:.2f}x / {r['cost_median']:.2f}x",
+            ]
+            for name, r in data["stacks"].items()
+        ]
+        target = data["target_cost"]
+        full = data["stacks"].get("full stack (+ bonus), constant expert")
+        verdict = (
+            f" Target: the full stack with the constant expert costs at most "
+            f"{target:g}x the raw env: "
+            f"{'met' if full['cost_median'] <= target else 'missed'} "
+            f"({full['cost_median']:.2f}x, median).\n"
+            if full is not None
+            else "\n"
+        )
+        parts.append(
+            f"From `{_source(path, results)}` (`python scripts/bench_wrappers.py "
+            f"--moves {args['moves']} --repeats {args['repeats']} --seed "
+            f"{args['seed']} --json {_source(path, results)}`; {args['moves']:,} "
+            f"Tic-Tac-Toe moves per measurement, {args['repeats']} interleaved "
+            f"rounds, both players uniformly random; {machine['cpus']} CPUs, torch "
+            f"{machine['torch_threads']} thread, "
+            f"{_versions(machine, ('numpy', 'gymnasium', 'pettingzoo'))}; moves/s "
+            "are machine-dependent, the cost ratios less so)."
+            + verdict
+            + "\n"
+            + _table(
+                [
+                    "configuration",
+                    "moves/s best",
+                    "moves/s median",
+                    "Gymnasium steps/s best",
+                    "cost vs raw (best / median)",
+                ],
+                rows,
+                left=1,
+            )
+        )
+    return "\n".join(parts)
+
+
+#: The issue's target for one LSVI-UCB-ZERO-BC run (K = 50, 3x3 Gridworld).
+LSVI_TARGET_SECONDS = 0.5
+
+
+def render_bench_lsvi(paths: list[Path], results: Path) -> str:
+    """LSVI-UCB-ZERO-BC on the 3x3 Gridworld vs a naive reference (``scripts/bench_lsvi.py``).
+
+    Rows: median seconds of exploring (with labelling), cloning, evaluating and
+    the whole run, current code and reference, and their ratio.
+    """
+    parts = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        args, machine, game = data["args"], data["machine"], data["game"]
+        current, reference = data["results"]["current"], data["results"]["reference"]
+        columns = ("explore", "bc", "evaluate", "total")
+        rows = [
+            [label, *(f"{res['median'][c]:.4f} s" for c in columns)]
+            for label, res in (("current", current), ("naive reference", reference))
+        ]
+        rows.append(
+            ["reference / current", *(f"{data['ratio'][c]:.1f}x" for c in columns)]
+        )
+        total = current["median"]["total"]
+        options = ", ".join(f"{k} {v}" for k, v in game["options"].items())
+        command = (
+            f"python scripts/bench_lsvi.py --episodes {args['episodes']} --seed "
+            f"{args['seed']} --repeats {args['repeats']} --reference-repeats "
+            f"{args['reference_repeats']} --features {args['features']}"
+            + (" --quick" if args["quick"] else "")
+            + f" --json {_source(path, results)}"
+        )
+        parts.append(
+            f"From `{_source(path, results)}` (`{command}`; `{game['method']}` on "
+            f"the {game['name']} ({options}), features {args['features']} (d = "
+            f"{data['feature_dim']}), K = {args['episodes']} episodes per learning "
+            f"player, seed {args['seed']}; medians of {args['repeats']} runs "
+            f"(reference: {args['reference_repeats']}); {machine['cpus']} CPUs, "
+            f"one thread, numpy {machine['numpy']}; seconds are "
+            "machine-dependent, the ratios less so). Target: one run in at most "
+            f"{LSVI_TARGET_SECONDS:g} s: "
+            f"{'met' if total <= LSVI_TARGET_SECONDS else 'missed'} "
+            f"({total:.3f} s). NashConv current {current['nash_conv']:.6g}, "
+            f"reference {reference['nash_conv']:.6g}; same labelled data: "
+            f"{'yes' if data['same_data'] else 'no'}.\n\n"
+            + _table(["run", "explore", "BC", "evaluate", "total"], rows, left=1)
+        )
+    return "\n".join(parts)
+
+
+def _g(values: Sequence[float], spec: str = ".3g") -> str:
+    """``1 / 5 / 50``: values joined by slashes."""
+    return " / ".join(format(v, spec) for v in values)
+
+
+def render_theory(paths: list[Path], results: Path) -> str:
+    """The claims of ``scripts/exploitability_theory.py``: one row per claim and game.
+
+    Bergerault, Cevher & Mehr, "Matching Multiple Experts: On the
+    Exploitability of Multi-Agent Imitation Learning": state matching (XOR
+    game), the dominant-strategy bound and the expected-error form (public
+    goods, chain), best-response continuity ``delta(eps)``, regularized
+    (logit) equilibria and feature concentrability ``C(phi)``.
+    """
+    parts = []
+    for found in paths:
+        path = found.resolve()  # theory.json is found as docs/results/../theory
+        data = json.loads(path.read_text())
+        xor = list(zip(*data["xor"], strict=True))
+        gammas, tv_state, tv_sa, gain, formula = xor
+        bound = data["dominant_bound"]["rows"]
+        chain = data["chain_expected_form"]
+        cont = data["continuity"]
+        reg = data["regularized"]
+        taus, expert_gap, added_logit, added_nash = zip(*reg["rows"], strict=True)
+        conc = data["concentrability"]
+        ridges, budgets = conc["ridges"], conc["budgets"]
+        rows = [
+            [
+                "state matching is not enough",
+                f"XOR coordination, gamma {_g(gammas)}",
+                f"TV of state occupancies {_g(tv_state, '.2g')}; TV of player_0's "
+                f"state-action occupancy {_g(tv_sa)}; player_1's gain "
+                f"{_g(gain)} (`1/(2(1-gamma))` = {_g(formula)})",
+            ],
+            [
+                "dominant-strategy bound",
+                f"public goods, n = {_g([r[0] for r in bound])}",
+                f"largest NashConv / bound {_g([r[2] for r in bound], '.2g')}; "
+                f"violations {_g([r[3] for r in bound])}",
+            ],
+            [
+                "expected BC error is no bound",
+                f"chain, {len(chain)} profiles erring off the expert's support",
+                f"expected error {_g(sorted({r[1] for r in chain}), '.2g')}; "
+                f"NashConv up to {max(r[2] for r in chain):.3f}",
+            ],
+            *(
+                [
+                    "best-response continuity `delta(eps)`",
+                    game,
+                    f"eps {_g(cont['eps'], 'g')}: delta {_g(delta, '.2g')}",
+                ]
+                for game, delta in cont["delta"].items()
+            ),
+            [
+                "regularized (logit) experts",
+                f"{reg['num_games']} random zero-sum games, tau {_g(taus, 'g')}",
+                f"Nash gap of the logit expert {_g(expert_gap)}; NashConv added by "
+                f"imitation with worst-state TV {reg['eps_bc']:g}: logit expert "
+                f"{_g(added_logit, '.2f')}, Nash expert {_g(added_nash, '.2f')}",
+            ],
+            *(
+                [
+                    "feature concentrability `C(phi)`",
+                    f"3x3 Gridworld, {name} features (d = {d})",
+                    f"C at ridge {_g(ridges, 'g')}: {_g([c_large, c_small])} "
+                    f"(x{growth:.3g}); NashConv of expert-data BC at K = "
+                    f"{_g(budgets, 'd')}: {_g(gaps, '.2g')}",
+                ]
+                for name, d, c_large, c_small, growth, *gaps in conc["rows"]
+            ),
+        ]
+        quick = " (a `--quick` run)" if data["quick"] else ""
+        parts.append(
+            f"From `{_source(path, results)}`{quick} (`python "
+            f"scripts/exploitability_theory.py --seed {data['seed']} --out "
+            f"{_source(path.parent, results)}`; seed {data['seed']}; the run took "
+            f"{data['wall_time_s']:.0f} s, machine-dependent; every other number "
+            "is exact or seeded, not timed):\n\n"
+            + _table(["claim", "game", "measured"], rows, left=3)
         )
     return "\n".join(parts)
 
@@ -567,6 +873,11 @@ SCRIPT_BLOCKS: dict[str, tuple[str, Callable[[list[Path], Path], str]]] = {
     "lsvi-optimism": ("lsvi_optimism/*.json", render_lsvi_optimism),
     "bench-pipeline": ("bench_pipeline/*.json", render_bench_pipeline),
     "bench-games": ("bench_games/*.json", render_bench_games),
+    "bench-solvers": ("bench_solvers/*.json", render_bench_solvers),
+    "bench-wrappers": ("bench_wrappers/*.json", render_bench_wrappers),
+    "bench-lsvi": ("bench_lsvi/*.json", render_bench_lsvi),
+    # theory.json lives next to the theory plots, outside docs/results
+    "theory": ("../theory/theory.json", render_theory),
     "fig1c": ("fig1c/results.json", render_fig1c),
     "gridworld-5x5": ("gridworld_5x5/results.json", render_gridworld_image),
     "dqn-variants": ("dqn_variants/*.json", render_dqn_variants),

@@ -67,3 +67,103 @@ def test_quick_runs_are_not_rendered(tmp_path):
     ).write_text("{}")
     with pytest.raises(FileNotFoundError, match="lsvi_optimism"):
         script.render_block("lsvi-optimism", tmp_path)
+
+
+def _copy_results(tmp_path, *names):
+    """A results folder with copies of the committed files of ``names`` (relative)."""
+    import shutil
+
+    results = tmp_path / "docs" / "results"
+    results.mkdir(parents=True)
+    for name in names:
+        source = (ROOT / "docs" / "results" / name).resolve()
+        target = (results / name).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    return results
+
+
+def _tamper(path, change):
+    import json
+
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("block", "name", "change", "old", "new"),
+    [
+        (
+            "bench-solvers",
+            "bench_solvers/bench_solvers.json",
+            lambda d: d["reference"].update(cpu_ratio=1234.0),
+            None,
+            "**1,234x**",
+        ),
+        (
+            "bench-wrappers",
+            "bench_wrappers/bench_wrappers.json",
+            lambda d: d["stacks"]["full stack (+ bonus), constant expert"].update(
+                cost_median=3.5
+            ),
+            "met (",
+            "missed (3.50x, median)",
+        ),
+        (
+            "bench-lsvi",
+            "bench_lsvi/bench_lsvi.json",
+            lambda d: d["results"]["current"]["median"].update(total=0.75),
+            "met (",
+            "missed (0.750 s)",
+        ),
+        (
+            "bench-games",
+            "bench_games/bench_games.json",
+            lambda d: d["tictactoe"]["env"].update(speedup=99.0),
+            None,
+            "(99.0x)",
+        ),
+        (
+            "theory",
+            "../theory/theory.json",
+            lambda d: d["regularized"]["rows"][0].__setitem__(1, 9.87),
+            None,
+            "Nash gap of the logit expert 9.87 /",
+        ),
+    ],
+)
+def test_a_changed_benchmark_or_theory_number_is_caught(
+    tmp_path, block, name, change, old, new
+):
+    """Each new block is rendered from its JSON: a changed number shows up."""
+    script = _script()
+    results = _copy_results(tmp_path, name)
+    before = script.render_block(block, results)
+    assert new not in before
+    if old is not None:
+        assert old in before
+    _tamper((results / name).resolve(), change)
+    after = script.render_block(block, results)
+    assert new in after
+    # the README's block is the committed files' rendering, so it is now stale
+    readme = (ROOT / "README.md").read_text()
+    assert before in readme
+    assert after not in readme
+
+
+def test_no_typed_numbers_left_in_the_benchmark_table():
+    """The Benchmarks table points to generated blocks; it quotes no numbers."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Benchmarks") :]
+    section = section[: section.index("\n## ")]
+    rows = [
+        line
+        for line in section.splitlines()
+        if line.startswith("| `python scripts/bench")
+    ]
+    assert len(rows) >= 5
+    for row in rows:
+        assert row.rstrip(" |").endswith(")"), row
+        assert "generated below" in row.split(" | ")[-1], row
+        assert not any(ch.isdigit() for ch in row.split(" | ")[-1]), row
