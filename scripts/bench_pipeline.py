@@ -9,14 +9,17 @@ evaluating, the sweep's wall time and the ratio reference / current, with the
 NashConv of every run so that the two configurations can be compared on
 results as well as on time.
 
-The reference settings (``REFERENCE_BC``) are what the main job ran before
-the "BC at the speed of its data" change: BC on every repeated row of the 8x
-augmented data (no deduplication) for 60 epochs, Adam at ``lr = 1e-3``
-without the fused kernel. The current ones are the game's own
-(``agents.pipeline.games``: each distinct board once, 60 epochs and then
-until every board is fit, fused Adam at ``lr = 3e-3``). Exploration is the
-same code in both (the DQN explorer's data are bit-identical), so the
-explore column measures noise and the BC column the change.
+The reference settings are what the main job ran before the "BC at the
+speed of its data" and "exploration on vector envs" changes
+(``REFERENCE_BC``, ``REFERENCE_METHOD_OPTIONS``): BC on every repeated row of
+the 8x augmented data (no deduplication) for 60 epochs, Adam at
+``lr = 1e-3`` without the fused kernel, and the DQN explorer playing one game
+at a time. The current ones are the game's own (``agents.pipeline.games``:
+each distinct board once, 60 epochs and then until every board is fit, fused
+Adam at ``lr = 3e-3``; the DQN explorer steps 8 games at once). Uniform and
+expert self-play explore with the same code in both (the same data), so their
+explore time measures noise; the DQN explorer's and the BC column measure the
+changes.
 
 Run (from the repository root):
 
@@ -63,6 +66,8 @@ REFERENCE_BC = BCConfig(
     min_epochs=60,
     trainer_kwargs={"optimizer_kwargs": {"lr": 1e-3}},
 )
+#: The previous release's explorer: one game at a time.
+REFERENCE_METHOD_OPTIONS = {"dqn-explore": {"num_envs": 1}}
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ def pipeline(config: str, args: Args) -> Pipeline:
         device="cpu",
         progress=False,
         bc=REFERENCE_BC if config == "reference" else None,
+        method_options=REFERENCE_METHOD_OPTIONS if config == "reference" else None,
     )
 
 

@@ -107,6 +107,9 @@ class GameSpec:
         bc: ``augment -> BCConfig`` for the env-based methods.
         evaluate: ``(problem, result, seed, options) -> Evaluation``.
         max_budget: The largest budget the game accepts (memory bound).
+        method_options: The methods' constructor keywords on this game, under
+            those a :class:`~agents.pipeline.Pipeline` is given (e.g.
+            Tic-Tac-Toe's DQN explorer steps 8 games at once).
     """
 
     name: str
@@ -118,6 +121,7 @@ class GameSpec:
     bc: Callable[[bool], BCConfig] = lambda augment: BCConfig()
     evaluate: Callable[..., Evaluation] | None = None
     max_budget: int = 100_000
+    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def problem(self, options: Mapping[str, Any] | None = None) -> ImitationProblem:
         """The problem for ``options`` (unknown options are refused)."""
@@ -424,6 +428,10 @@ GAME_SPECS: dict[str, GameSpec] = {
             _tictactoe,
             bc=_board_bc,
             max_budget=200_000,
+            # 8 games at once: the explorer's 1,000-game runs take about a third
+            # of the time of one game at a time, with the same conclusions
+            # (NashConv 0 at 1,000 games, seeds 0-2; 1 env: the same).
+            method_options={"dqn-explore": {"num_envs": 8}},
         ),
         # Figure 1c under the paper's protocol (``scripts/fig1c.py``): the
         # deterministic published expert, no board symmetries, both readings.

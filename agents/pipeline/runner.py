@@ -109,7 +109,10 @@ class Pipeline:
         game_options: The game's options (``size``, ``length``,
             ``num_players``, ``game_seed``, ``eval_games``: see the spec).
         method_options: Per-method constructor keywords, e.g.
-            ``{"dqn-explore": {"bonus": BonusConfig(rebuild_rule="logdet")}}``.
+            ``{"dqn-explore": {"bonus": BonusConfig(rebuild_rule="logdet")}}``,
+            over the game's own (``GameSpec.method_options``; Tic-Tac-Toe's
+            ``dqn-explore`` plays ``num_envs=8`` games at once unless told
+            ``{"dqn-explore": {"num_envs": 1}}``).
         device: Torch device of the neural methods (``"auto"``: CUDA when
             present).
         augment: Board games: clone on the 8 board symmetries of each label
@@ -213,7 +216,12 @@ class Pipeline:
         self.budgets = budgets
         self.seeds = tuple(int(s) for s in seeds)
         self.game_options = spec.check_options(game_options)
-        self.method_options = {k: dict(v) for k, v in (method_options or {}).items()}
+        given = method_options or {}
+        self.method_options = {
+            m: {**spec.method_options.get(m, {}), **given.get(m, {})}
+            for m in methods
+            if m in given or m in spec.method_options
+        }
         resolve_device(device)  # a bad or missing device fails here, not in a worker
         self.device = device
         self.bc = bc

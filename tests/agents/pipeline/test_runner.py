@@ -242,3 +242,17 @@ def test_dagger_runs_in_the_pipeline_on_tictactoe():
     (record,) = result.records
     assert record.method == "dagger" and min(record.num_queries) >= 4
     assert record.nash_conv is not None and record.nash_conv >= 0.0
+
+
+def test_the_games_method_options_lie_under_the_users() -> None:
+    """Tic-Tac-Toe's DQN explorer steps 8 games at once unless told otherwise."""
+    assert Pipeline(game="tictactoe").method_options == {
+        "dqn-explore": {"num_envs": 8}
+    }
+    told = Pipeline(
+        game="tictactoe",
+        method_options={"dqn-explore": {"num_envs": 1, "device": "cpu"}},
+    )
+    assert told.method_options == {"dqn-explore": {"num_envs": 1, "device": "cpu"}}
+    assert Pipeline(game="tictactoe", methods=("bc", "uniform")).method_options == {}
+    assert Pipeline(game="chain").method_options == {}
