@@ -19,6 +19,7 @@ __all__ = [
     "check_positive_int",
     "fused_adam",
     "int_seed",
+    "machine_info",
     "resolve_device",
     "spawn_seeds",
 ]
@@ -135,3 +136,41 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                 f"device {str(device)!r}: this machine has {count} CUDA device(s)"
             )
     return resolved
+
+
+def machine_info(*packages: str) -> dict[str, Any]:
+    """Where a benchmark's numbers come from: CPUs, platform, threads, versions.
+
+    Args:
+        packages: Further packages whose ``__version__`` to record (those
+            that cannot be imported are left out); Python, numpy and torch
+            are always recorded.
+
+    Example:
+        >>> info = machine_info("scipy")
+        >>> info["cpus"] >= 1 and {"python", "numpy", "torch", "scipy"} <= set(info["versions"])
+        True
+    """
+    import importlib
+    import os
+    import platform
+
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+    }
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        versions[name] = getattr(module, "__version__", "installed")
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+        "versions": versions,
+    }

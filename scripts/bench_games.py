@@ -62,6 +62,7 @@ import torch
 from pettingzoo.utils.env_logger import EnvLogger
 
 import mail_envs  # noqa: F401 - registers the mail/ games
+from agents.common import machine_info
 from mail_envs.batch import Connect4Batch, TabularBatch, TicTacToeBatch
 from mail_envs.batch.connect4 import connect4_tables
 from mail_envs.batch.core import BatchGame
@@ -815,23 +816,7 @@ def bench_batch(args: Args) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     """Where the numbers come from (every timing is machine-dependent)."""
-    import platform
-
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    versions["torch"] = torch.__version__
-    for name in ("pettingzoo", "pgx", "jax", "pyspiel"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        versions[name] = getattr(module, "__version__", "installed")
-    return {
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "torch_threads": torch.get_num_threads(),
-        "versions": versions,
-    }
+    return machine_info("pettingzoo", "pgx", "jax", "pyspiel")
 
 
 def plot(record: dict[str, Any], path: Path) -> Path:

@@ -32,7 +32,6 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse
 import dataclasses
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ import numpy as np
 import torch
 from scipy.optimize import linprog
 
+from agents.common import machine_info
 from mail_envs.core import TabularMarkovGame
 from mail_envs.files import atomic_write_text
 from mail_envs.gridworld import make_gridworld_game
@@ -244,21 +244,7 @@ def print_table(rows: list[Row]) -> None:
 
 def machine() -> dict[str, Any]:
     """Where the numbers come from (every timing is machine-dependent)."""
-    import scipy
-
-    return {
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "torch_threads": torch.get_num_threads(),
-        "omp_threads": os.environ.get("OMP_NUM_THREADS"),
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "torch": torch.__version__,
-        },
-    }
+    return machine_info("scipy")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -47,7 +47,6 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse
 import dataclasses
 import json
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.common import machine_info
 from mail_envs.files import atomic_write_text
 from mail_envs.tictactoe import env as tictactoe_env
 from mail_wrappers import (
@@ -149,22 +149,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 def machine() -> dict[str, Any]:
     """Where the numbers come from (every moves/s is machine-dependent)."""
-    import gymnasium
-    import pettingzoo
-
-    return {
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "torch_threads": torch.get_num_threads(),
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "torch": torch.__version__,
-            "gymnasium": gymnasium.__version__,
-            "pettingzoo": pettingzoo.__version__,
-        },
-    }
+    return machine_info("gymnasium", "pettingzoo")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -29,7 +30,12 @@ def test_a_changed_number_is_caught(tmp_path):
     script = _script()
     readme = (ROOT / "README.md").read_text()
     assert script.updated(readme, ROOT / "docs" / "results") == readme
-    tampered = readme.replace("3812", "3813", 1)
+    begin = readme.index("<!-- results:main_job:begin -->")
+    queries = re.search(r"\n\s+1000\s+(\d+)\s", readme[begin:])  # queries at 1,000
+    assert queries is not None
+    at = begin + queries.start(1)
+    number = queries.group(1)
+    tampered = readme[:at] + str(int(number) + 1) + readme[at + len(number) :]
     assert tampered != readme
     assert script.updated(tampered, ROOT / "docs" / "results") == readme
 
