@@ -64,7 +64,6 @@ def test_quick_run_writes_both_readings(
 
 def test_the_expert_profile_reads_zero_both_ways(fig1c: ModuleType) -> None:
     from agents.imitation import ImitationResult
-
     from agents.pipeline.games import GAME_SPECS
 
     spec = GAME_SPECS["tictactoe-fig1c"]
@@ -123,7 +122,6 @@ def test_the_first_seat_learns_the_same_alone(fig1c: ModuleType, method: str) ->
 
     from agents.bc.profile import fit_bc_profile
     from agents.methods import make_algorithm
-
     from agents.pipeline.games import GAME_SPECS
 
     problem = GAME_SPECS[fig1c.GAME].problem({})

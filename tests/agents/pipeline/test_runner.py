@@ -246,9 +246,7 @@ def test_dagger_runs_in_the_pipeline_on_tictactoe():
 
 def test_the_games_method_options_lie_under_the_users() -> None:
     """Tic-Tac-Toe's DQN explorer steps 8 games at once unless told otherwise."""
-    assert Pipeline(game="tictactoe").method_options == {
-        "dqn-explore": {"num_envs": 8}
-    }
+    assert Pipeline(game="tictactoe").method_options == {"dqn-explore": {"num_envs": 8}}
     told = Pipeline(
         game="tictactoe",
         method_options={"dqn-explore": {"num_envs": 1, "device": "cpu"}},
