@@ -211,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "torch": torch.__version__,
         },
         "main_job_bc": repr(GAME_SPECS["tictactoe"].bc(True)),
+        "method_options": {
+            "reference": REFERENCE_METHOD_OPTIONS,
+            "current": {
+                k: dict(v) for k, v in GAME_SPECS["tictactoe"].method_options.items()
+            },
+        },
         "results": results,
     }
     out = Path(args.out_dir)

@@ -112,7 +112,11 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--tictactoe-seeds", type=int, nargs="+", default=None)
     parser.add_argument("--device", default=Args.device)
     parser.add_argument("--workers", type=int, default=Args.workers)
-    parser.add_argument("--out", default=Args.out)
+    parser.add_argument(
+        "--out",
+        default=None,
+        help=f"default {Args.out} (quick: runs/dqn_variants_quick)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="chain of 3, budgets 2, seed 0, tiny nets"
     )
@@ -139,7 +143,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
         ),
         device=ns.device,
         workers=ns.workers,
-        out=ns.out,
+        # A smoke run never writes into the committed results.
+        out=ns.out or ("runs/dqn_variants_quick" if quick else Args.out),
         quick=quick,
     )
 

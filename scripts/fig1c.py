@@ -134,8 +134,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument("--uniform-weight", type=float, default=Args.uniform_weight)
     parser.add_argument("--device", default=Args.device)
     parser.add_argument("--workers", type=int, default=Args.workers)
-    parser.add_argument("--out", default=Args.out)
-    parser.add_argument("--runs", default=Args.runs, help="per-run records")
+    parser.add_argument(
+        "--out", default=None, help=f"default {Args.out} (quick: runs/fig1c_quick)"
+    )
+    parser.add_argument(
+        "--runs", default=None, help=f"per-run records (default {Args.runs})"
+    )
     parser.add_argument("--resume", action="store_true", help="keep recorded runs")
     parser.add_argument(
         "--quick", action="store_true", help="budget 2, seed 0, tiny networks"
@@ -149,8 +153,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         uniform_weight=ns.uniform_weight,
         device=ns.device,
         workers=ns.workers,
-        out=ns.out,
-        runs=ns.runs,
+        # A smoke run never writes into the committed results.
+        out=ns.out or ("runs/fig1c_quick" if ns.quick else Args.out),
+        runs=ns.runs or ("runs/fig1c_quick/runs" if ns.quick else Args.runs),
         resume=ns.resume,
         quick=ns.quick,
     )

@@ -769,6 +769,8 @@ def render_fig1c(paths: list[Path], results: Path) -> str:
     parts = []
     for path in paths:
         data = json.loads(path.read_text())
+        if data.get("quick"):
+            raise ValueError(f"{path} holds a --quick smoke run, not a result")
         config, readings = data["config"], data["readings"]
         budgets = [str(b) for b in config["budgets"]]
         loss, nash = readings["loss:first"], readings["nash_conv"]
@@ -830,7 +832,7 @@ def render_dqn_variants(paths: list[Path], results: Path) -> str:
                 ]
                 cells.append(
                     f"{mean:.3f} [{low:.3f}, {high:.3f}] "
-                    f"({sum(states) / len(states):.0f})"
+                    f"({sum(states) / len(states):.1f})"
                 )
             rows.append(cells)
         options = ", ".join(f"{k}={v}" for k, v in config["game_options"].items())

@@ -340,6 +340,13 @@ class DQNExplorer:
     ``num_envs=1`` this is the one-env DQN it always was (the same moves,
     bonuses and labels), except that the game SB3's auto-reset opens after the
     last labelled game is a padding game: no expert query past the budget.
+    Two further differences with several envs: SB3's step bound (its
+    ``total_timesteps``, which also sets the epsilon schedule) is
+    ``num_envs * (ceil(num_games / num_envs) + 2)`` games' moves, so epsilon
+    decays over slightly more moves than with one env (20% more for 100
+    games in 8 envs, under 2% for 1,000); and SB3's episode ``Monitor`` wraps
+    each slot, under the bonus, so ``rollout/ep_rew_mean`` logs the explorer
+    seat's game outcome (padding games included), not its bonus sum.
     ``info`` reports every move's bonus (``"bonuses"``, padding moves too),
     ``"num_rebuilds"``, ``"rebuild_steps"`` (in explorer moves),
     ``"num_envs"`` and ``"padding_steps"`` (moves in padding games).

@@ -428,9 +428,9 @@ GAME_SPECS: dict[str, GameSpec] = {
             _tictactoe,
             bc=_board_bc,
             max_budget=200_000,
-            # 8 games at once: the explorer's 1,000-game runs take about a third
-            # of the time of one game at a time, with the same conclusions
-            # (NashConv 0 at 1,000 games, seeds 0-2; 1 env: the same).
+            # 8 games at once: faster than one at a time (scripts/bench_pipeline.py
+            # measures it), with the same conclusions on seeds 0-2 (NashConv 0 at
+            # 1,000 games either way).
             method_options={"dqn-explore": {"num_envs": 8}},
         ),
         # Figure 1c under the paper's protocol (``scripts/fig1c.py``): the

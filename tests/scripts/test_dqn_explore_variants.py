@@ -31,3 +31,15 @@ def test_quick_run_writes_every_game_and_the_tables(tmp_path: Path) -> None:
     assert gridworld["config"]["game_options"]["policy_class"] == "neural"
     summary = (tmp_path / "summary.md").read_text()
     assert summary.count("dqn-explore-paper NashConv") == 3
+
+
+def test_a_quick_run_stays_out_of_the_committed_results() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("variants_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    assert module.parse_args(["--quick"]).out == "runs/dqn_variants_quick"
+    assert module.parse_args([]).out == "docs/results/dqn_variants"

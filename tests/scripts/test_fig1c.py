@@ -106,6 +106,8 @@ def test_noise_outside_the_unit_interval_is_refused(
 def test_default_args_are_the_paper_protocol(fig1c: ModuleType) -> None:
     args = fig1c.parse_args([])
     assert args.budgets == (10, 100, 1000) and args.seeds == (0, 1, 2)
+    assert args.out == "docs/results/fig1c"
+    assert fig1c.parse_args(["--quick"]).out == "runs/fig1c_quick"  # not committed
     assert set(args.methods) == METHODS
     assert (args.noise_prob, args.uniform_weight) == (0.1, 0.4)
     from agents.pipeline.games import GAME_SPECS

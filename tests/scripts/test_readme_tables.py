@@ -173,3 +173,16 @@ def test_no_typed_numbers_left_in_the_benchmark_table():
         assert row.rstrip(" |").endswith(")"), row
         assert "generated below" in row.split(" | ")[-1], row
         assert not any(ch.isdigit() for ch in row.split(" | ")[-1]), row
+
+
+def test_a_quick_fig1c_run_is_refused(tmp_path):
+    """A --quick smoke run's file never renders as a result."""
+    import json
+
+    script = _script()
+    data = json.loads((ROOT / "docs/results/fig1c/results.json").read_text())
+    data["quick"] = True
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="--quick smoke run"):
+        script.render_fig1c([path], tmp_path)
