@@ -51,7 +51,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -223,21 +222,21 @@ def model_all_seats(
         monitor.report(f"episodes {setup.agents[i]}", num_episodes, num_episodes)
         return concat_trajectories(parts)
 
-    result = model_imitation(
+    seats = tuple(
+        tuple(setup.agents[j] for j in explorer_seats(i, n)) for i in range(n)
+    )
+    return model_imitation(
         setup,
         method,
         explore,
         seed=seed,
         l2=l2,
-        info={"num_episodes": num_episodes},
+        info={
+            "num_episodes": num_episodes,
+            "explorers": seats,  # every other seat, in turn
+            "games_per_seat": (budget,) * n,
+        },
         monitor=monitor,
-    )
-    seats = tuple(
-        tuple(setup.agents[j] for j in explorer_seats(i, n)) for i in range(n)
-    )
-    return dataclasses.replace(
-        result,
-        info={**result.info, "explorers": seats, "games_per_seat": (budget,) * n},
     )
 
 

@@ -100,7 +100,9 @@ def model_bc(
             behaviour cloning (see :func:`model_imitation`); ``rng`` is the
             player's generator, after its episodes were sampled.
         method: The result's method name (default ``"uniform"``/``"bc"``).
-        info: Extra entries of the result's ``info``.
+        info: Extra entries of the result's ``info``, or a function that
+            returns them, called once every player has explored (for the
+            statistics an ``explore`` closure gathers per player).
 
     Returns:
         The :class:`~agents.imitation.ImitationResult`: one dataset and one
@@ -158,7 +160,7 @@ def model_imitation(
     *,
     seed: int,
     l2: float,
-    info: Mapping[str, Any] | None = None,
+    info: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     monitor: RunMonitor | None = None,
     clone: Callable[[int, ExpertLabelDataset], tuple[np.ndarray, np.ndarray]]
     | None = None,
@@ -176,7 +178,9 @@ def model_imitation(
         explore: ``(learner, explorer) -> Trajectories``.
         seed: The run's master seed (recorded in the datasets).
         l2: Ridge weight of the BC fit.
-        info: Extra entries of the result's ``info``.
+        info: Extra entries of the result's ``info``, or a function that
+            returns them, called once every player has explored (for the
+            statistics an ``explore`` closure gathers per player).
         monitor: Progress reports (stage ``"players"``, learners done of all)
             and one CSV row per learner in ``monitor.logger(f"{agent}/bc")``:
             ``explore/steps``, ``explore/seconds``, ``bc/num_queries``,
@@ -248,6 +252,6 @@ def model_imitation(
             "horizon": setup.horizon,
             "l2": float(l2),
             "explorers": tuple(explorers),
-            **(info or {}),
+            **((info() if callable(info) else info) or {}),
         },
     )

@@ -60,7 +60,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -428,6 +427,7 @@ class LSVIUCBDiscountedBC:
         """
         setup = self.setup
         switches: list[int] = []
+        episode_steps: list[int] = []
 
         def explore(i: int, j: int) -> Trajectories:
             out = DiscountedLSVIUCBZero(
@@ -448,15 +448,16 @@ class LSVIUCBDiscountedBC:
                 label=setup.agents[i],
             )
             switches.append(len(out.switches))
+            episode_steps.append(out.trajectories.num_steps)
             return out.trajectories
 
-        result = model_imitation(
+        return model_imitation(
             setup,
             self.name,
             explore,
             seed=self.seed,
             l2=self.l2,
-            info={
+            info=lambda: {
                 "num_episodes": self.num_episodes,
                 "gamma": self.gamma,
                 "beta": self.beta,
@@ -464,14 +465,8 @@ class LSVIUCBDiscountedBC:
                 "eta": self.eta,
                 "max_length": self.max_length,
                 "iterations": self.iterations,
+                "switches": tuple(switches),
+                "episode_steps": tuple(episode_steps),
             },
             monitor=self.monitor,
-        )
-        return dataclasses.replace(
-            result,
-            info={
-                **result.info,
-                "switches": tuple(switches),
-                "episode_steps": result.explorer_steps,
-            },
         )

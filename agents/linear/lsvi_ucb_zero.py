@@ -57,7 +57,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -652,24 +651,18 @@ class LSVIUCBZeroBC:
             decisions.append(int(out.decisions.sum()))
             return out.trajectories
 
-        result = model_imitation(
+        return model_imitation(
             setup,
             self.name,
             explore,
             seed=self.seed,
             l2=self.l2,
-            info={
+            info=lambda: {
                 "num_episodes": self.num_episodes,
                 "beta": self.beta,
                 "ridge": self.ridge,
-            },
-            monitor=self.monitor,
-        )
-        return dataclasses.replace(
-            result,
-            info={
-                **result.info,
                 "explorer_decisions": tuple(decisions),
                 "clipped_fraction": tuple(clipped),
             },
+            monitor=self.monitor,
         )

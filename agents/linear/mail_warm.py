@@ -53,8 +53,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from agents.common import check_positive_int, spawn_seeds
@@ -321,26 +319,20 @@ class MailWarmBC:
             reached.append(float(hit.any(axis=1).mean()))
             return out
 
-        result = model_imitation(
+        return model_imitation(
             setup,
             self.name,
             explore,
             seed=self.seed,
             l2=self.l2,
-            info={
+            info=lambda: {
                 "num_episodes": self.num_episodes,
                 "warmup_episodes": self.warmup_episodes,
                 "warmup_beta": self.warmup_beta,
                 "ridge": self.ridge,
-            },
-            monitor=self.monitor,
-        )
-        return dataclasses.replace(
-            result,
-            info={
-                **result.info,
                 "warmup_steps": tuple(warm_steps),
                 "num_targets": tuple(num_targets),
                 "targets_reached": tuple(reached),
             },
+            monitor=self.monitor,
         )
